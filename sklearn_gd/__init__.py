@@ -1,0 +1,37 @@
+"""sklearn-gd: scikit-learn compatible linear models trained by gradient descent.
+
+The estimators :class:`GDRegressor` and :class:`GDClassifier` train every linear
+loss with full-batch, mini-batch or per-sample gradient descent, five solvers
+(sgd with momentum, nesterov, adagrad, rmsprop, adam) and any learning-rate
+schedule, on numba-compiled kernels.
+"""
+
+from ._base import DivergenceError
+from ._classifier import GDClassifier
+from ._regressor import GDRegressor
+from ._schedules import (
+    Adaptive,
+    Constant,
+    Cosine,
+    Exponential,
+    InvScaling,
+    Schedule,
+    Step,
+    WarmRestarts,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Adaptive",
+    "Constant",
+    "Cosine",
+    "DivergenceError",
+    "Exponential",
+    "GDClassifier",
+    "GDRegressor",
+    "InvScaling",
+    "Schedule",
+    "Step",
+    "WarmRestarts",
+]

@@ -1,0 +1,453 @@
+"""The training loop shared by GDRegressor and GDClassifier.
+
+It runs once per epoch, so it is plain Python: it draws the epoch's row order,
+asks the schedule for the epoch's learning rates, calls the compiled kernel,
+records the loss, checks for divergence, and decides when to stop. Subclasses
+supply the target encoding, the prediction and the validation score.
+"""
+
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._kernels import run_epoch_csr, run_epoch_dense
+from ._learning_rate import auto_learning_rate
+from ._losses import LOSSES, MULTINOMIAL_CURVATURE
+from ._penalties import penalty_strengths
+from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
+from ._solvers import SOLVERS, init_solver_state
+
+# Rows per batch when batch_size="auto": full batch up to this many rows.
+AUTO_BATCH_SIZE = 256
+
+
+class DivergenceError(ValueError):
+    """Raised when the loss or the coefficients stop being finite during a fit.
+
+    The estimator keeps the coefficients of the last epoch that ended finite.
+    """
+
+
+class BaseGD(BaseEstimator, metaclass=ABCMeta):
+    """Parameters, epoch loop and stopping rules common to both estimators."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "batch_size": [
+            StrOptions({"auto", "full"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "schedule": [StrOptions(set(SCHEDULES)), Schedule, callable],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        loss,
+        *,
+        penalty,
+        alpha,
+        l1_ratio,
+        fit_intercept,
+        solver,
+        learning_rate,
+        batch_size,
+        momentum,
+        beta_2,
+        schedule,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        shuffle,
+        random_state,
+        warm_start,
+        verbose,
+        epsilon,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.beta_2 = beta_2
+        self.schedule = schedule
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.epsilon = epsilon
+
+    # -- hooks for the estimators -------------------------------------------------
+
+    @abstractmethod
+    def _encode_targets(self, y):
+        """Return the float target matrix ``Y`` of shape (n_samples, n_outputs)."""
+
+    @abstractmethod
+    def _validation_score(self, X, y, sample_weight):
+        """Return the score of the current coefficients on validated data."""
+
+    @abstractmethod
+    def _split_validation(self, y, sample_weight, rng):
+        """Return a boolean mask of the rows held out for early stopping."""
+
+    def _class_sample_weight(self, y):
+        """Return per-row weights from ``class_weight`` (ones for regressors)."""
+        return None
+
+    def _initial_intercept(self, Y, sample_weight):
+        """Return the starting intercepts: the best ones for zero coefficients.
+
+        For the squared error that is the weighted mean of the targets, for the
+        logistic loss the log-odds of the weighted class frequencies. Starting
+        there leaves the optimum unchanged and spares the descent its largest
+        and slowest direction. Other losses start from zero.
+        """
+        n_outputs = Y.shape[1]
+        weights = sample_weight / sample_weight.sum()
+        if self.loss == "squared_error":
+            return weights @ Y
+        if self.loss == "log_loss":
+            if self._is_multinomial:
+                frequencies = np.clip(weights @ Y, 1e-12, None)
+                log_frequencies = np.log(frequencies)
+                return log_frequencies - log_frequencies.mean()
+            positive = np.clip(weights @ (Y > 0), 1e-12, 1 - 1e-12)
+            return np.log(positive / (1 - positive))
+        return np.zeros(n_outputs)
+
+    @property
+    def _is_multinomial(self):
+        return False
+
+    def _curvature(self):
+        if self._is_multinomial:
+            return MULTINOMIAL_CURVATURE
+        return LOSSES[self.loss].curvature
+
+    # -- validation -----------------------------------------------------------------
+
+    def _validate_input(self, X, y, sample_weight, *, reset, multi_output):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=True,
+            multi_output=multi_output,
+            y_numeric=not LOSSES[self.loss].is_classification,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if sp.issparse(X):
+            X.sort_indices()
+        return X, y, sample_weight
+
+    def _resolve_batch_size(self, n_samples):
+        if self.batch_size == "full":
+            return max(n_samples, 1)
+        if self.batch_size == "auto":
+            return max(min(AUTO_BATCH_SIZE, n_samples), 1)
+        return self.batch_size
+
+    # -- parameters as one flat vector ----------------------------------------------
+
+    def _pack(self, n_features, n_outputs, dtype):
+        params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
+        coef = np.asarray(self.coef_, dtype=dtype).reshape(n_outputs, n_features)
+        params[: n_features * n_outputs] = coef.T.ravel()
+        params[n_features * n_outputs :] = np.asarray(self.intercept_).ravel()
+        return params
+
+    def _unpack(self, params, n_features, n_outputs):
+        n_coef = n_features * n_outputs
+        coef = params[:n_coef].reshape(n_features, n_outputs).T.copy()
+        self.coef_ = self._shape_coef(coef)
+        self.intercept_ = params[n_coef:].copy()
+
+    def _shape_coef(self, coef):
+        return coef
+
+    # -- fit / partial_fit ----------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight, *, incremental):
+        """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
+        rng = check_random_state(self.random_state)
+        if not incremental:
+            self._rng = rng
+        elif not hasattr(self, "_rng"):
+            self._rng = rng
+        rng = self._rng
+
+        class_weight = self._class_sample_weight(y)
+        if class_weight is not None:
+            sample_weight = sample_weight * class_weight
+        if not np.any(sample_weight > 0):
+            raise ValueError(
+                "sample_weight is zero for every row; give at least one row a "
+                "positive weight."
+            )
+        Y = self._encode_targets(y).astype(X.dtype, copy=False)
+        n_features = X.shape[1]
+        n_outputs = Y.shape[1]
+        dtype = X.dtype
+
+        validation = None
+        if self.early_stopping and not incremental:
+            held_out = self._split_validation(y, sample_weight, rng)
+            kept = ~held_out
+            validation = (X[held_out], y[held_out], sample_weight[held_out])
+            X, Y, y = X[kept], Y[kept], y[kept]
+            sample_weight = sample_weight[kept]
+            if not np.any(sample_weight > 0):
+                raise ValueError(
+                    "Every row left for training after the early_stopping split has "
+                    "zero sample_weight; lower validation_fraction or set "
+                    "early_stopping=False."
+                )
+
+        keep_state = incremental and hasattr(self, "_solver_state")
+        reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
+        if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
+            raise ValueError(
+                f"The fitted coef_ has {np.size(self.coef_)} values but X has "
+                f"{n_features} features and the targets {n_outputs} outputs; set "
+                "warm_start=False to fit from scratch."
+            )
+        if reuse_coef:
+            params = self._pack(n_features, n_outputs, dtype)
+        else:
+            params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
+            if self.fit_intercept:
+                params[n_features * n_outputs :] = self._initial_intercept(
+                    Y, sample_weight
+                )
+        if not keep_state:
+            self._solver_state = init_solver_state(params.shape[0], dtype)
+            self.t_ = 0
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.lr_curve_ = []
+            self._plateau_factor = 1.0
+            self._best_loss = np.inf
+            self._no_improvement = 0
+            self._schedule = resolve_schedule(self.schedule)
+        state = self._solver_state.astype(dtype, copy=False)
+
+        l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        batch_size = self._resolve_batch_size(int(np.count_nonzero(sample_weight)))
+        if not keep_state:
+            if self.learning_rate == "auto":
+                self.learning_rate_ = auto_learning_rate(
+                    X,
+                    sample_weight,
+                    curvature=self._curvature(),
+                    solver=self.solver,
+                    batch_size=batch_size,
+                    momentum=self.momentum,
+                    fit_intercept=self.fit_intercept,
+                    l2=l2,
+                    rng=rng,
+                )
+            else:
+                self.learning_rate_ = float(self.learning_rate)
+
+        if sp.issparse(X):
+            data, indices, indptr = X.data, X.indices, X.indptr
+
+            def run_epoch(order, learning_rates):
+                return run_epoch_csr(
+                    data, indices, indptr, Y, sample_weight, order, batch_size,
+                    learning_rates, params, state, self.t_, self.fit_intercept,
+                    LOSSES[self.loss].code, self._is_multinomial, self.epsilon,
+                    SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
+                )  # fmt: skip
+        else:
+
+            def run_epoch(order, learning_rates):
+                return run_epoch_dense(
+                    X, Y, sample_weight, order, batch_size, learning_rates, params,
+                    state, self.t_, self.fit_intercept, LOSSES[self.loss].code,
+                    self._is_multinomial, self.epsilon, SOLVERS[self.solver],
+                    self.momentum, self.beta_2, l2, l1,
+                )  # fmt: skip
+
+        # Zero-weight rows are left out of the batches, as if removed; the others
+        # get weights of mean 1 (see the kernels' docstring).
+        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
+        n_rows = rows.shape[0]
+        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
+        batch_size = min(batch_size, n_rows)
+        n_batches = -(-n_rows // batch_size)
+        n_epochs = 1 if incremental else self.max_iter
+        tracking_best = validation is not None
+        if tracking_best:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            best_params = params.copy()
+        stopped_early = False
+        last_good = (params.copy(), state.copy())
+        try:
+            for _ in range(n_epochs):
+                epoch = self.n_iter_
+                order = rng.permutation(rows) if self.shuffle else rows
+                learning_rates = self._learning_rates(epoch, n_batches)
+                started = time.perf_counter()
+                objective, n_updates, finite = run_epoch(order, learning_rates)
+                if not (finite and np.isfinite(params).all()):
+                    params[:], state[:] = last_good
+                    self._store(params, state, n_features, n_outputs)
+                    raise DivergenceError(self._divergence_message(epoch, objective))
+                if (
+                    self._restarts_momentum
+                    and self.loss_curve_
+                    and objective > self.loss_curve_[-1]
+                ):
+                    state[0] = 0.0
+                last_good = (params.copy(), state.copy())
+                self.t_ += int(n_updates)
+                self.n_iter_ += 1
+                self.loss_curve_.append(float(objective))
+                self.lr_curve_.append(float(learning_rates[0]))
+                if self.verbose:
+                    print(
+                        f"-- Epoch {self.n_iter_}: loss {objective:.6g}, "
+                        f"learning rate {learning_rates[0]:.3g}, updates {self.t_}, "
+                        f"{time.perf_counter() - started:.3g} s"
+                    )
+                if incremental:
+                    continue
+                if tracking_best:
+                    self._store(params, state, n_features, n_outputs)
+                    score = self._validation_score(*validation)
+                    self.validation_scores_.append(float(score))
+                    if score > self.best_validation_score_:
+                        best_params = params.copy()
+                    monitored = -score
+                    self.best_validation_score_ = max(
+                        self.best_validation_score_, score
+                    )
+                else:
+                    monitored = objective
+                if self._should_stop(monitored):
+                    stopped_early = True
+                    break
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Training was interrupted at epoch {self.n_iter_ + 1}; the "
+                "estimator keeps the coefficients of the last finished epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
+            params[:], state[:] = last_good
+            stopped_early = True
+        if tracking_best:
+            params[:] = best_params
+        self._store(params, state, n_features, n_outputs)
+        if not tracking_best and self.tol is not None:
+            self.best_loss_ = float(self._best_loss)
+        if (
+            not incremental
+            and not stopped_early
+            and self.tol is not None
+            and self.max_iter > 0
+        ):
+            warnings.warn(
+                f"Maximum number of epochs ({self.max_iter}) reached before the "
+                "loss stopped improving by tol; consider increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    @property
+    def _restarts_momentum(self):
+        return self.solver in ("sgd", "nesterov") and self.momentum > 0
+
+    def _store(self, params, state, n_features, n_outputs):
+        self._unpack(params, n_features, n_outputs)
+        self._solver_state = state
+
+    def _learning_rates(self, epoch, n_batches):
+        steps = self.t_ + np.arange(n_batches)
+        epochs = epoch + np.arange(n_batches) / n_batches
+        multipliers = self._schedule.multipliers(steps, epochs, self.max_iter)
+        rates = self.learning_rate_ * self._plateau_factor * multipliers
+        return np.ascontiguousarray(rates, dtype=np.float64)
+
+    def _should_stop(self, monitored):
+        """Update the plateau counter; return True when training should end."""
+        if self.tol is None:
+            return False
+        if monitored > self._best_loss - self.tol:
+            self._no_improvement += 1
+        else:
+            self._no_improvement = 0
+        self._best_loss = min(self._best_loss, monitored)
+        if self._no_improvement < self.n_iter_no_change:
+            return False
+        if isinstance(self._schedule, Adaptive):
+            self._no_improvement = 0
+            self._plateau_factor /= self._schedule.factor
+            if self.verbose:
+                print(f"Learning rate divided by {self._schedule.factor}")
+            return self._plateau_factor < self._schedule.min_factor
+        return True
+
+    def _divergence_message(self, epoch, objective):
+        rate = self.learning_rate_ * self._plateau_factor
+        return (
+            f"The loss diverged (reached {objective!r}) at epoch {epoch + 1} with "
+            f"learning_rate_={rate:.3g} and solver={self.solver!r}. The coefficients "
+            f"of epoch {epoch} are kept. Try learning_rate='auto' or a value below "
+            f"{rate / 10:.3g}, or scale the features (e.g. with StandardScaler)."
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,139 @@
+"""Parameter and attribute descriptions shared by GDRegressor and GDClassifier.
+
+The estimators' docstrings are templates filled from here, so the two stay in
+step and the text is written once.
+"""
+
+OPTIMIZATION_PARAMETERS = """\
+penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+    Regularisation term ``alpha * R(w)`` with
+    ``R(w) = (1 - l1_ratio) / 2 * ||w||_2^2 + l1_ratio * ||w||_1``. 'l1' and
+    'elasticnet' are applied by a proximal soft-threshold after each step, so
+    irrelevant coefficients become exactly 0.0. The intercept is not penalised.
+
+alpha : float, default=1e-4
+    Strength of the penalty. The objective is scikit-learn's SGD one, so with
+    ``n`` samples ``alpha`` corresponds to ``Ridge(alpha=alpha * n)`` and
+    ``LogisticRegression(C=1 / (alpha * n))``.
+
+l1_ratio : float, default=0.15
+    Share of the L1 term for ``penalty='elasticnet'``, in [0, 1].
+
+fit_intercept : bool, default=True
+    Whether to fit an intercept.
+
+solver : {'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='sgd'
+    The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
+    momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
+    Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
+    coordinate by its gradient history.
+
+learning_rate : 'auto' or float, default='auto'
+    Base step size, multiplied by the schedule. 'auto' derives it from the
+    data: for 'sgd' and 'nesterov' the inverse of the objective's smoothness
+    constant seen by one batch (from the rows' squared norms, the largest
+    eigenvalue of the weighted Gram matrix, and the loss's curvature), times
+    ``1 - momentum`` for mini-batches; for 'adagrad' 0.1, for 'rmsprop' and
+    'adam' 0.01. The value used is stored in ``learning_rate_``.
+
+batch_size : int, 'full' or 'auto', default='auto'
+    Rows per update: 1 is per-sample SGD, an int is mini-batch, 'full' is
+    batch gradient descent. 'auto' is ``min(256, n_samples)``: full batch (and
+    so deterministic) on small data.
+
+momentum : float, default=0.9
+    Decay of the running mean of gradients, in [0, 1): the heavy-ball
+    coefficient for 'sgd', the look-ahead coefficient for 'nesterov', ``beta_1``
+    for 'adam', the momentum of 'rmsprop' (0 turns it off). 'adagrad' ignores it.
+
+beta_2 : float, default=0.999
+    Decay of the running mean of squared gradients for 'adam' and 'rmsprop'.
+
+schedule : str, Schedule or callable, default='constant'
+    How the learning rate changes during training: 'constant', 'invscaling',
+    'exponential', 'step', 'cosine', 'warm_restarts', 'adaptive' (divide by 5
+    when the loss plateaus), a schedule object such as
+    ``WarmRestarts(period=10, mult=2)``, or a callable mapping an array of
+    update counts to multipliers of ``learning_rate_``.
+
+max_iter : int, default=1000
+    Maximum number of epochs (passes over the training data).
+
+tol : float or None, default=1e-4
+    Training stops when the monitored loss has not improved by ``tol`` for
+    ``n_iter_no_change`` consecutive epochs. None runs all ``max_iter`` epochs.
+
+n_iter_no_change : int, default=5
+    Epochs without improvement before stopping (or, with the 'adaptive'
+    schedule, before dividing the learning rate).
+
+early_stopping : bool, default=False
+    Whether to hold out ``validation_fraction`` of the training data and monitor
+    the validation score instead of the training loss. The coefficients of the
+    best validation score are kept.
+
+validation_fraction : float, default=0.1
+    Share of the training data held out when ``early_stopping=True``.
+
+shuffle : bool, default=True
+    Whether to shuffle the rows every epoch.
+
+random_state : int, RandomState instance or None, default=None
+    Seeds the shuffling, the validation split and the row sample behind
+    ``learning_rate='auto'`` on large data.
+
+warm_start : bool, default=False
+    Whether ``fit`` starts from the previous solution's coefficients. The solver
+    state and the schedule start afresh.
+
+verbose : int, default=0
+    Print one line per epoch when positive."""
+
+FITTED_ATTRIBUTES = """\
+n_iter_ : int
+    Number of epochs run.
+
+t_ : int
+    Number of parameter updates made.
+
+loss_curve_ : list of float
+    Objective per epoch: the penalised mean loss averaged over the epoch's
+    batches (exactly the objective for full batch).
+
+lr_curve_ : list of float
+    Learning rate at the start of each epoch.
+
+learning_rate_ : float
+    The base learning rate used (the resolved value of ``learning_rate``).
+
+best_loss_ : float
+    Lowest training objective seen, when ``tol`` is set and not early stopping.
+
+validation_scores_ : list of float
+    Validation score per epoch, when ``early_stopping=True``.
+
+best_validation_score_ : float
+    Best validation score, when ``early_stopping=True``.
+
+n_features_in_ : int
+    Number of features seen during fit.
+
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of the features, when X has string column names."""
+
+
+def _indented(text):
+    # The placeholder sits at the class docstring's 4-space indent; indent the rest.
+    return text.replace("\n", "\n    ")
+
+
+def fill_docstring(template):
+    """Return ``template`` with the shared parameter and attribute sections filled in.
+
+    The template marks the shared sections ``{optimization_parameters}`` and
+    ``{fitted_attributes}``; literal braces in it are doubled.
+    """
+    return template.format(
+        optimization_parameters=_indented(OPTIMIZATION_PARAMETERS),
+        fitted_attributes=_indented(FITTED_ATTRIBUTES),
+    )

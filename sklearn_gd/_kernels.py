@@ -1,0 +1,209 @@
+"""Compiled epoch kernels: one pass over dense or CSR data, batch by batch.
+
+Parameters live in one flat vector ``params`` of length
+``n_features * n_outputs + n_outputs``: the coefficients in feature-major order
+(``params[j * n_outputs + k]`` is feature ``j`` of output ``k``) followed by the
+intercepts. Feature-major order keeps the inner loop over outputs contiguous.
+
+Per batch the kernel computes the raw predictions of each row, the loss
+derivative with respect to them, accumulates the gradient of the weighted mean
+loss while the row is in cache, and hands it to
+:func:`sklearn_gd._solvers.solver_step`. The kernels never write into ``X``,
+``Y`` or ``sample_weight`` (they may be read-only memory maps).
+
+``sample_weight`` must have mean 1 over the rows in ``order``: the gradient of
+a batch ``B`` is then ``sum_{i in B} s_i grad L_i / |B|``, an unbiased estimate
+of the gradient of the weighted mean loss whatever the batch size, and exactly
+that gradient for full batch. (Normalising by the batch's own weight sum would
+make weights meaningless for per-sample SGD.)
+
+Each kernel returns ``(mean objective over the epoch's batches, updates taken,
+finite)``; ``finite`` is False when a batch produced a non-finite loss, and the
+epoch then stops early so the training loop can restore the last good state.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._losses import loss_and_derivative, multinomial_loss_and_gradient
+from ._solvers import solver_step
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
+    """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
+    if multinomial:
+        return weight * multinomial_loss_and_gradient(Y[i], p, dp, weight)
+    total = 0.0
+    for k in range(p.shape[0]):
+        value, derivative = loss_and_derivative(loss_code, Y[i, k], p[k], epsilon)
+        total += value
+        dp[k] = weight * derivative
+    return weight * total
+
+
+@njit(cache=True, nogil=True)
+def run_epoch_dense(
+    X,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    learning_rates,
+    params,
+    state,
+    t,
+    fit_intercept,
+    loss_code,
+    multinomial,
+    epsilon,
+    solver,
+    momentum,
+    beta_2,
+    l2,
+    l1,
+):
+    """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``."""
+    n_features = X.shape[1]
+    n_outputs = Y.shape[1]
+    n_coef = n_features * n_outputs
+    n_active = n_coef + n_outputs if fit_intercept else n_coef
+    grad = np.zeros(params.shape[0], dtype=params.dtype)
+    p = np.empty(n_outputs, dtype=params.dtype)
+    dp = np.empty(n_outputs, dtype=params.dtype)
+    n_rows = order.shape[0]
+    objective = 0.0
+    n_updates = 0
+    batch = 0
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        grad[:] = 0.0
+        batch_loss = 0.0
+        for position in range(start, stop):
+            i = order[position]
+            weight = sample_weight[i]
+            if weight == 0.0:
+                continue
+            for k in range(n_outputs):
+                p[k] = params[n_coef + k]
+            if n_outputs == 1:
+                acc = p[0]
+                for j in range(n_features):
+                    acc += X[i, j] * params[j]
+                p[0] = acc
+            else:
+                for j in range(n_features):
+                    xij = X[i, j]
+                    base = j * n_outputs
+                    for k in range(n_outputs):
+                        p[k] += xij * params[base + k]
+            batch_loss += _loss_gradient_of_row(
+                Y, i, p, dp, weight, loss_code, multinomial, epsilon
+            )
+            if n_outputs == 1:
+                d0 = dp[0]
+                for j in range(n_features):
+                    grad[j] += X[i, j] * d0
+            else:
+                for j in range(n_features):
+                    xij = X[i, j]
+                    base = j * n_outputs
+                    for k in range(n_outputs):
+                        grad[base + k] += xij * dp[k]
+            for k in range(n_outputs):
+                grad[n_coef + k] += dp[k]
+        lr = learning_rates[batch]
+        batch += 1
+        scale = 1.0 / (stop - start)
+        penalty = solver_step(
+            solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
+            momentum, beta_2, l2, l1, state,
+        )  # fmt: skip
+        batch_objective = batch_loss * scale + penalty
+        if not np.isfinite(batch_objective):
+            return batch_objective, n_updates, False
+        objective += batch_objective
+        n_updates += 1
+    if n_updates == 0:
+        return 0.0, 0, True
+    return objective / n_updates, n_updates, True
+
+
+@njit(cache=True, nogil=True)
+def run_epoch_csr(
+    data,
+    indices,
+    indptr,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    learning_rates,
+    params,
+    state,
+    t,
+    fit_intercept,
+    loss_code,
+    multinomial,
+    epsilon,
+    solver,
+    momentum,
+    beta_2,
+    l2,
+    l1,
+):
+    """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
+
+    Predictions and gradients touch only the stored entries of each row.
+    """
+    n_outputs = Y.shape[1]
+    n_coef = params.shape[0] - n_outputs
+    n_active = n_coef + n_outputs if fit_intercept else n_coef
+    grad = np.zeros(params.shape[0], dtype=params.dtype)
+    p = np.empty(n_outputs, dtype=params.dtype)
+    dp = np.empty(n_outputs, dtype=params.dtype)
+    n_rows = order.shape[0]
+    objective = 0.0
+    n_updates = 0
+    batch = 0
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        grad[:] = 0.0
+        batch_loss = 0.0
+        for position in range(start, stop):
+            i = order[position]
+            weight = sample_weight[i]
+            if weight == 0.0:
+                continue
+            for k in range(n_outputs):
+                p[k] = params[n_coef + k]
+            for nz in range(indptr[i], indptr[i + 1]):
+                xij = data[nz]
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    p[k] += xij * params[base + k]
+            batch_loss += _loss_gradient_of_row(
+                Y, i, p, dp, weight, loss_code, multinomial, epsilon
+            )
+            for nz in range(indptr[i], indptr[i + 1]):
+                xij = data[nz]
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    grad[base + k] += xij * dp[k]
+            for k in range(n_outputs):
+                grad[n_coef + k] += dp[k]
+        lr = learning_rates[batch]
+        batch += 1
+        scale = 1.0 / (stop - start)
+        penalty = solver_step(
+            solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
+            momentum, beta_2, l2, l1, state,
+        )  # fmt: skip
+        batch_objective = batch_loss * scale + penalty
+        if not np.isfinite(batch_objective):
+            return batch_objective, n_updates, False
+        objective += batch_objective
+        n_updates += 1
+    if n_updates == 0:
+        return 0.0, 0, True
+    return objective / n_updates, n_updates, True

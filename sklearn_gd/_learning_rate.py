@@ -1,0 +1,119 @@
+"""``learning_rate="auto"``: a step size derived from the data.
+
+For the non-adaptive solvers (sgd, nesterov) the step is the inverse of the
+smoothness constant of the objective as seen by one mini-batch:
+
+* ``L_full = c * lambda_max(A^T S A / sum(s)) + l2`` where ``A = [X, 1]`` (the
+  column of ones only with an intercept), ``S`` the sample weights and ``c`` the
+  loss's curvature bound (1 for squared error, 1/4 for the logistic loss, ...).
+  ``lambda_max`` comes from a power iteration.
+* ``L_max = c * max_i (s_i / mean(s)) ||a_i||^2 + l2``, the worst single row.
+* For batches of ``b`` of ``n`` rows drawn without replacement the expected
+  smoothness is ``L_b = n (b - 1) / (b (n - 1)) L_full + (n - b) / (b (n - 1)) L_max``
+  (Gower et al., 2019), which is ``L_full`` for full batch and ``L_max`` for ``b = 1``.
+
+Full batch uses ``1 / L_full``: heavy-ball and Nesterov momentum are stable with
+it for any momentum in [0, 1). Mini-batches use ``(1 - momentum) / L_b``, so the
+effective step ``lr / (1 - momentum)`` of momentum equals plain SGD's safe
+``1 / L_b`` and momentum only averages the gradient noise.
+
+The adaptive solvers normalise each coordinate's step by its gradient history,
+so their step is a fixed standard in units of the coefficients:
+adagrad 0.1, rmsprop 0.01, adam 0.01.
+
+Only rows with a positive weight count, and weighted statistics are used, so an
+integer weight gives the same step as repeating the row.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+ADAPTIVE_STANDARD = {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.01}
+_MAX_ROWS_FOR_SPECTRUM = 20_000
+_POWER_ITERATIONS = 50
+
+
+def _squared_row_norms(X):
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    X = np.asarray(X, dtype=np.float64)
+    return np.einsum("ij,ij->i", X, X)
+
+
+def largest_gram_eigenvalue(X, weights, fit_intercept, rng):
+    """Return the largest eigenvalue of ``A^T diag(weights) A`` with ``A = [X, 1]``.
+
+    On more than 20,000 rows the estimate uses a weighted random subsample.
+    """
+    n_rows = X.shape[0]
+    if n_rows > _MAX_ROWS_FOR_SPECTRUM:
+        rows = rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False)
+        X = X[np.sort(rows)]
+        weights = weights[np.sort(rows)]
+        weights = weights / weights.sum()
+    if sp.issparse(X):
+        X = X.astype(np.float64)
+    else:
+        X = np.asarray(X, dtype=np.float64)
+    n_features = X.shape[1]
+    vector = np.ones(n_features + int(fit_intercept))
+    vector /= np.linalg.norm(vector)
+    eigenvalue = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        projected = X @ vector[:n_features]
+        if fit_intercept:
+            projected = projected + vector[-1]
+        weighted = weights * projected
+        image = np.empty_like(vector)
+        image[:n_features] = X.T @ weighted
+        if fit_intercept:
+            image[-1] = weighted.sum()
+        norm = np.linalg.norm(image)
+        if norm == 0.0:
+            return 0.0
+        previous, eigenvalue = eigenvalue, float(vector @ image)
+        vector = image / norm
+        if abs(eigenvalue - previous) <= 1e-4 * eigenvalue:
+            break
+    # The Rayleigh quotient approaches lambda_max from below: keep a margin.
+    return eigenvalue * 1.02
+
+
+def auto_learning_rate(
+    X,
+    sample_weight,
+    *,
+    curvature,
+    solver,
+    batch_size,
+    momentum,
+    fit_intercept,
+    l2,
+    rng,
+):
+    """Return the step size ``learning_rate="auto"`` stands for (see module doc)."""
+    if solver in ADAPTIVE_STANDARD:
+        return ADAPTIVE_STANDARD[solver]
+    positive = sample_weight > 0
+    n_rows = int(positive.sum())
+    if n_rows < X.shape[0]:
+        X = X[np.flatnonzero(positive)]
+    weights = sample_weight[positive].astype(np.float64)
+    weights = weights / weights.sum()
+    # A row enters a batch's gradient with its weight relative to the mean weight.
+    squared_norms = (_squared_row_norms(X) + float(fit_intercept)) * weights * n_rows
+    l_max = curvature * float(squared_norms.max()) + l2
+    l_full = curvature * largest_gram_eigenvalue(X, weights, fit_intercept, rng) + l2
+    b = min(batch_size, n_rows)
+    if b >= n_rows:
+        smoothness = l_full
+    else:
+        smoothness = (n_rows * (b - 1) * l_full + (n_rows - b) * l_max) / (
+            b * (n_rows - 1)
+        )
+    if smoothness <= 0.0:
+        # All rows are zero and nothing is penalised: any step is safe.
+        return 1.0
+    if b >= n_rows:
+        return 1.0 / smoothness
+    return (1.0 - momentum) / smoothness

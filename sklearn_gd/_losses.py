@@ -1,0 +1,174 @@
+"""Loss registry: each loss's value and derivative with respect to the raw prediction.
+
+A loss is identified inside the compiled kernels by an integer code; the
+``LOSSES`` table maps the public name to a :class:`Loss` record carrying that
+code and what the training loop needs to know about it. The conventions are
+scikit-learn's ``SGDRegressor`` / ``SGDClassifier`` ones, so objectives compare
+one to one. For classification losses ``y`` is +1 or -1 and ``p`` is the
+decision value; ``"log_loss"`` with more than two classes is the multinomial
+(softmax) cross-entropy, handled by :func:`multinomial_loss_and_gradient`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+SQUARED_ERROR = 0
+HUBER = 1
+EPSILON_INSENSITIVE = 2
+SQUARED_EPSILON_INSENSITIVE = 3
+LOG_LOSS = 4
+HINGE = 5
+MODIFIED_HUBER = 6
+SQUARED_HINGE = 7
+PERCEPTRON = 8
+
+
+@dataclass(frozen=True)
+class Loss:
+    """What the training loop knows about a loss.
+
+    Attributes
+    ----------
+    code : int
+        The integer the compiled kernels dispatch on.
+    formula : str
+        The loss of one sample, for documentation.
+    curvature : float
+        An upper bound of the second derivative with respect to the prediction
+        (for non-smooth losses: that of their closest smooth relative). It scales
+        the Lipschitz constant behind ``learning_rate="auto"``.
+    is_classification : bool
+        Whether targets are class labels encoded as +1 / -1.
+    gives_probabilities : bool
+        Whether ``predict_proba`` is defined.
+    """
+
+    code: int
+    formula: str
+    curvature: float
+    is_classification: bool
+    gives_probabilities: bool = False
+
+
+LOSSES = {
+    "squared_error": Loss(SQUARED_ERROR, "(y - p)**2 / 2", 1.0, False),
+    "huber": Loss(
+        HUBER,
+        "(y - p)**2 / 2 if |y - p| <= epsilon else epsilon * |y - p| - epsilon**2 / 2",
+        1.0,
+        False,
+    ),
+    "epsilon_insensitive": Loss(
+        EPSILON_INSENSITIVE, "max(0, |y - p| - epsilon)", 1.0, False
+    ),
+    "squared_epsilon_insensitive": Loss(
+        SQUARED_EPSILON_INSENSITIVE, "max(0, |y - p| - epsilon)**2", 2.0, False
+    ),
+    "log_loss": Loss(
+        LOG_LOSS,
+        "log(1 + exp(-y p)); softmax cross-entropy for more than two classes",
+        0.25,
+        True,
+        True,
+    ),
+    "hinge": Loss(HINGE, "max(0, 1 - y p)", 1.0, True),
+    "modified_huber": Loss(
+        MODIFIED_HUBER,
+        "max(0, 1 - y p)**2 if y p >= -1 else -4 y p",
+        2.0,
+        True,
+        True,
+    ),
+    "squared_hinge": Loss(SQUARED_HINGE, "max(0, 1 - y p)**2", 2.0, True),
+    "perceptron": Loss(PERCEPTRON, "max(0, -y p)", 1.0, True),
+}
+
+REGRESSION_LOSSES = tuple(
+    name for name, loss in LOSSES.items() if not loss.is_classification
+)
+CLASSIFICATION_LOSSES = tuple(
+    name for name, loss in LOSSES.items() if loss.is_classification
+)
+# The Hessian of the softmax cross-entropy is bounded by 1/2 in every direction.
+MULTINOMIAL_CURVATURE = 0.5
+
+
+@njit(cache=True, nogil=True, inline="always")
+def loss_and_derivative(code, y, p, epsilon):
+    """Return the loss of prediction ``p`` of target ``y`` and its derivative in p."""
+    if code == SQUARED_ERROR:
+        r = p - y
+        return 0.5 * r * r, r
+    if code == HUBER:
+        r = p - y
+        if abs(r) <= epsilon:
+            return 0.5 * r * r, r
+        if r > 0:
+            return epsilon * r - 0.5 * epsilon * epsilon, epsilon
+        return -epsilon * r - 0.5 * epsilon * epsilon, -epsilon
+    if code == EPSILON_INSENSITIVE:
+        r = p - y
+        if r > epsilon:
+            return r - epsilon, 1.0
+        if r < -epsilon:
+            return -r - epsilon, -1.0
+        return 0.0, 0.0
+    if code == SQUARED_EPSILON_INSENSITIVE:
+        r = p - y
+        if r > epsilon:
+            return (r - epsilon) ** 2, 2.0 * (r - epsilon)
+        if r < -epsilon:
+            return (r + epsilon) ** 2, 2.0 * (r + epsilon)
+        return 0.0, 0.0
+    z = y * p
+    if code == LOG_LOSS:
+        # log(1 + exp(-z)) and its derivative -y / (1 + exp(z)), without overflow.
+        if z > 18.0:
+            e = np.exp(-z)
+            return e, -y * e
+        if z < -18.0:
+            return -z, -y
+        e = np.exp(-z)
+        return np.log1p(e), -y * e / (1.0 + e)
+    if code == HINGE:
+        if z < 1.0:
+            return 1.0 - z, -y
+        return 0.0, 0.0
+    if code == MODIFIED_HUBER:
+        if z >= 1.0:
+            return 0.0, 0.0
+        if z >= -1.0:
+            return (1.0 - z) ** 2, -2.0 * y * (1.0 - z)
+        return -4.0 * z, -4.0 * y
+    if code == SQUARED_HINGE:
+        if z < 1.0:
+            return (1.0 - z) ** 2, -2.0 * y * (1.0 - z)
+        return 0.0, 0.0
+    # PERCEPTRON
+    if z < 0.0:
+        return -z, -y
+    return 0.0, 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def multinomial_loss_and_gradient(y_onehot, p, dp, weight):
+    """Softmax cross-entropy of scores ``p``; writes ``weight`` x its gradient into dp.
+
+    Returns the (unweighted) loss ``logsumexp(p) - p[true class]``.
+    """
+    n_classes = p.shape[0]
+    p_max = p[0]
+    for k in range(1, n_classes):
+        if p[k] > p_max:
+            p_max = p[k]
+    total = 0.0
+    for k in range(n_classes):
+        total += np.exp(p[k] - p_max)
+    log_normaliser = p_max + np.log(total)
+    loss = log_normaliser
+    for k in range(n_classes):
+        dp[k] = weight * (np.exp(p[k] - log_normaliser) - y_onehot[k])
+        loss -= y_onehot[k] * p[k]
+    return loss
