@@ -279,50 +279,34 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         state = self._solver_state.astype(dtype, copy=False)
 
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        batch_size = self._resolve_batch_size(int(np.count_nonzero(sample_weight)))
+        # Zero-weight rows are left out of the batches, as if removed; the others
+        # get weights of mean 1 (see the kernels' docstring).
+        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
+        n_rows = rows.shape[0]
+        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
+        batch_size = min(self._resolve_batch_size(n_rows), n_rows)
+        n_batches = -(-n_rows // batch_size)
+        run_epoch, full_gradient = self._epoch_runner(
+            X, Y, sample_weight, params, state, l2, l1
+        )
+        # The objective at the start, against which explosive growth is judged.
+        initial_objective = run_epoch(rows, np.zeros(1), n_rows, scratch=True)[0]
         if not keep_state:
             if self.learning_rate == "auto":
                 self.learning_rate_ = auto_learning_rate(
-                    X,
-                    sample_weight,
+                    X[rows],
+                    sample_weight[rows],
                     curvature=self._curvature(),
                     solver=self.solver,
                     batch_size=batch_size,
                     momentum=self.momentum,
                     fit_intercept=self.fit_intercept,
                     l2=l2,
+                    initial_gradient=full_gradient(rows),
                     rng=rng,
                 )
             else:
                 self.learning_rate_ = float(self.learning_rate)
-
-        if sp.issparse(X):
-            data, indices, indptr = X.data, X.indices, X.indptr
-
-            def run_epoch(order, learning_rates):
-                return run_epoch_csr(
-                    data, indices, indptr, Y, sample_weight, order, batch_size,
-                    learning_rates, params, state, self.t_, self.fit_intercept,
-                    LOSSES[self.loss].code, self._is_multinomial, self.epsilon,
-                    SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
-                )  # fmt: skip
-        else:
-
-            def run_epoch(order, learning_rates):
-                return run_epoch_dense(
-                    X, Y, sample_weight, order, batch_size, learning_rates, params,
-                    state, self.t_, self.fit_intercept, LOSSES[self.loss].code,
-                    self._is_multinomial, self.epsilon, SOLVERS[self.solver],
-                    self.momentum, self.beta_2, l2, l1,
-                )  # fmt: skip
-
-        # Zero-weight rows are left out of the batches, as if removed; the others
-        # get weights of mean 1 (see the kernels' docstring).
-        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
-        n_rows = rows.shape[0]
-        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
-        batch_size = min(batch_size, n_rows)
-        n_batches = -(-n_rows // batch_size)
         n_epochs = 1 if incremental else self.max_iter
         tracking_best = validation is not None
         if tracking_best:
@@ -337,8 +321,11 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 order = rng.permutation(rows) if self.shuffle else rows
                 learning_rates = self._learning_rates(epoch, n_batches)
                 started = time.perf_counter()
-                objective, n_updates, finite = run_epoch(order, learning_rates)
-                if not (finite and np.isfinite(params).all()):
+                objective, n_updates, finite = run_epoch(
+                    order, learning_rates, batch_size
+                )
+                exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
+                if exploded or not (finite and np.isfinite(params).all()):
                     params[:], state[:] = last_good
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
@@ -404,6 +391,45 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             )
         return self
 
+    def _epoch_runner(self, X, Y, sample_weight, params, state, l2, l1):
+        """Return the functions ``run`` and ``full_gradient`` over the training data.
+
+        ``run(order, learning_rates, batch_size, scratch=False)`` runs the
+        compiled epoch kernel for X's format on ``params`` and ``state`` in
+        place, or on copies when ``scratch`` is True. ``full_gradient(rows)``
+        returns the gradient of the smooth part of the objective at ``params``.
+        """
+        if sp.issparse(X):
+            kernel = run_epoch_csr
+            data = (X.data, X.indices, X.indptr, Y, sample_weight)
+        else:
+            kernel = run_epoch_dense
+            data = (X, Y, sample_weight)
+        settings = (
+            self.fit_intercept, LOSSES[self.loss].code, self._is_multinomial,
+            self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
+        )  # fmt: skip
+
+        def run(order, learning_rates, batch_size, scratch=False):
+            own_params, own_state = (
+                (params.copy(), state.copy()) if scratch else (params, state)
+            )
+            return kernel(
+                *data, order, batch_size, learning_rates, own_params, own_state,
+                self.t_, *settings,
+            )  # fmt: skip
+
+        def full_gradient(rows):
+            # One plain gradient step of size 1 on a copy moves it by -gradient.
+            probe = params.copy()
+            kernel(
+                *data, rows, rows.shape[0], np.ones(1), probe, np.zeros_like(state),
+                0, *settings[:4], SOLVERS["sgd"], 0.0, 0.0, l2, 0.0,
+            )  # fmt: skip
+            return params - probe
+
+        return run, full_gradient
+
     @property
     def _restarts_momentum(self):
         return self.solver in ("sgd", "nesterov") and self.momentum > 0
@@ -440,11 +466,14 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
     def _divergence_message(self, epoch, objective):
         rate = self.learning_rate_ * self._plateau_factor
+        advice = f"a learning_rate below {rate / 10:.3g}"
+        if self.learning_rate != "auto":
+            advice = f"learning_rate='auto' or {advice}"
         return (
             f"The loss diverged (reached {objective!r}) at epoch {epoch + 1} with "
             f"learning_rate_={rate:.3g} and solver={self.solver!r}. The coefficients "
-            f"of epoch {epoch} are kept. Try learning_rate='auto' or a value below "
-            f"{rate / 10:.3g}, or scale the features (e.g. with StandardScaler)."
+            f"of epoch {epoch} are kept. Try {advice}, or scale the features "
+            "(e.g. with StandardScaler)."
         )
 
     def __sklearn_tags__(self):

@@ -18,8 +18,13 @@ effective step ``lr / (1 - momentum)`` of momentum equals plain SGD's safe
 ``1 / L_b`` and momentum only averages the gradient noise.
 
 The adaptive solvers normalise each coordinate's step by its gradient history,
-so their step is a fixed standard in units of the coefficients:
-adagrad 0.1, rmsprop 0.01, adam 0.01.
+so their first step moves every coordinate by about ``lr``, whatever the
+gradient's size. Their step is therefore set in the units of the coefficients:
+the largest coordinate move of a safe plain gradient step from the start,
+``max_j |g_j(w_0)| / L_b``, times 1 for adagrad (whose steps shrink as
+``1 / sqrt(t)`` by themselves) and 0.03 for rmsprop and adam (which keep
+their step size, so start smaller; these factors were chosen on regression
+and classification data sets with scaled and unscaled targets).
 
 Only rows with a positive weight count, and weighted statistics are used, so an
 integer weight gives the same step as repeating the row.
@@ -28,7 +33,7 @@ integer weight gives the same step as repeating the row.
 import numpy as np
 import scipy.sparse as sp
 
-ADAPTIVE_STANDARD = {"adagrad": 0.1, "rmsprop": 0.01, "adam": 0.01}
+ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
 _MAX_ROWS_FOR_SPECTRUM = 20_000
 _POWER_ITERATIONS = 50
 
@@ -89,16 +94,16 @@ def auto_learning_rate(
     momentum,
     fit_intercept,
     l2,
+    initial_gradient,
     rng,
 ):
-    """Return the step size ``learning_rate="auto"`` stands for (see module doc)."""
-    if solver in ADAPTIVE_STANDARD:
-        return ADAPTIVE_STANDARD[solver]
-    positive = sample_weight > 0
-    n_rows = int(positive.sum())
-    if n_rows < X.shape[0]:
-        X = X[np.flatnonzero(positive)]
-    weights = sample_weight[positive].astype(np.float64)
+    """Return the step size ``learning_rate="auto"`` stands for (see module doc).
+
+    ``X`` and ``sample_weight`` hold the rows with a positive weight only;
+    ``initial_gradient`` is the full gradient at the starting coefficients.
+    """
+    n_rows = X.shape[0]
+    weights = sample_weight.astype(np.float64)
     weights = weights / weights.sum()
     # A row enters a batch's gradient with its weight relative to the mean weight.
     squared_norms = (_squared_row_norms(X) + float(fit_intercept)) * weights * n_rows
@@ -114,6 +119,11 @@ def auto_learning_rate(
     if smoothness <= 0.0:
         # All rows are zero and nothing is penalised: any step is safe.
         return 1.0
+    if solver in ADAPTIVE_FACTOR:
+        largest = float(np.max(np.abs(initial_gradient), initial=0.0))
+        if largest == 0.0 or not np.isfinite(largest):
+            return ADAPTIVE_FACTOR[solver] / smoothness
+        return ADAPTIVE_FACTOR[solver] * largest / smoothness
     if b >= n_rows:
         return 1.0 / smoothness
     return (1.0 - momentum) / smoothness

@@ -133,7 +133,8 @@ def loss_and_derivative(code, y, p, epsilon):
         e = np.exp(-z)
         return np.log1p(e), -y * e / (1.0 + e)
     if code == HINGE:
-        if z < 1.0:
+        # As SGDClassifier: the kink belongs to the sloped side.
+        if z <= 1.0:
             return 1.0 - z, -y
         return 0.0, 0.0
     if code == MODIFIED_HUBER:
@@ -146,8 +147,8 @@ def loss_and_derivative(code, y, p, epsilon):
         if z < 1.0:
             return (1.0 - z) ** 2, -2.0 * y * (1.0 - z)
         return 0.0, 0.0
-    # PERCEPTRON
-    if z < 0.0:
+    # PERCEPTRON; at z = 0 the slope is -y, so training can leave w = 0.
+    if z <= 0.0:
         return -z, -y
     return 0.0, 0.0
 

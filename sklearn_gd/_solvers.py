@@ -16,6 +16,13 @@ adam       ``m = momentum * m + (1 - momentum) * g;
            ``m_hat = m / (1 - momentum**(t+1))``, ``s_hat = s / (1 - beta_2**(t+1))``
 =========  =================================================================
 
+With an L1 penalty each step ends with a soft-threshold of the coefficients by
+``l1`` times the solver's step (``lr`` for sgd, ``(1 + momentum) * lr`` for
+nesterov, ``lr / (sqrt(s) + eps)`` per coordinate for the adaptive solvers), and
+the momentum buffer absorbs the shift this makes. Only then is a fixed point of
+the iteration (zero velocity) a solution of the penalised problem itself;
+without it momentum would solve the problem for ``l1 * (1 - momentum)``.
+
 The same :func:`solver_step` trains the estimators and runs
 :func:`sklearn_gd.minimize`, so there is one Adam in the code base.
 """
@@ -91,7 +98,7 @@ def solver_step(
             v = momentum * state[0, j] - lr * g
             state[0, j] = v
             w += momentum * v - lr * g
-            step = lr
+            step = (1.0 + momentum) * lr
         elif solver == ADAGRAD:
             s = state[1, j] + g * g
             state[1, j] = s
@@ -117,10 +124,19 @@ def solver_step(
         if j < n_penalized and l1 > 0.0:
             threshold = step * l1
             if w > threshold:
-                w -= threshold
+                shift = -threshold
             elif w < -threshold:
-                w += threshold
+                shift = threshold
             else:
-                w = 0.0
+                shift = -w
+            w += shift
+            # The momentum buffer must carry the proximal shift, or its fixed
+            # point solves the problem with a rescaled l1 (see module doc).
+            if solver == SGD:
+                state[0, j] += shift
+            elif solver == NESTEROV:
+                state[0, j] += shift / (1.0 + momentum)
+            elif solver == RMSPROP and momentum > 0.0 and lr > 0.0:
+                state[0, j] -= shift / lr
         params[j] = w
     return penalty

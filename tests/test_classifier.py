@@ -1,0 +1,162 @@
+"""GDClassifier against LogisticRegression, and its classification behaviours."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import softmax
+from sklearn.datasets import load_breast_cancer, load_iris, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import compute_class_weight
+
+from sklearn_gd import GDClassifier
+
+EXACT = dict(batch_size="full", solver="nesterov", tol=None)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_binary_log_loss_equals_logistic_regression(cancer, sparse):
+    X, y = cancer
+    alpha = 1e-2
+    reference = LogisticRegression(
+        C=1 / (alpha * len(y)), solver="newton-cholesky", tol=1e-14, max_iter=1000
+    )
+    reference.fit(X, y)
+    X_fit = sp.csr_matrix(X) if sparse else X
+    model = GDClassifier(alpha=alpha, max_iter=5000, **EXACT).fit(X_fit, y)
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(model.intercept_, reference.intercept_, rtol=1e-10)
+    assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-12)
+
+
+def test_multiclass_log_loss_equals_multinomial_logistic_regression(iris):
+    X, y = iris
+    alpha = 1e-3
+    reference = LogisticRegression(
+        C=1 / (alpha * len(y)), solver="newton-cholesky", tol=1e-14, max_iter=1000
+    )
+    reference.fit(X, y)
+    model = GDClassifier(alpha=alpha, max_iter=10_000, **EXACT).fit(X, y)
+    assert model.coef_.shape == (3, 4)
+    # The softmax is invariant to a common shift of the intercepts.
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-11)
+    assert_allclose(
+        model.intercept_ - model.intercept_.mean(),
+        reference.intercept_ - reference.intercept_.mean(),
+        atol=1e-10,
+    )
+    assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-11)
+    assert_allclose(model.predict_proba(X), softmax(model.decision_function(X), axis=1))
+
+
+def test_margin_losses_are_one_vs_rest(iris):
+    X, y = iris
+    # Without momentum (whose restarts look at the joint loss) the joint fit
+    # takes exactly the steps of three binary fits.
+    settings = dict(
+        loss="hinge", batch_size="full", momentum=0.0, max_iter=50, tol=None
+    )
+    joint = GDClassifier(**settings).fit(X, y)
+    for k in range(3):
+        binary = GDClassifier(**settings).fit(X, np.where(y == k, 1, 0))
+        assert_allclose(joint.coef_[k], binary.coef_[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "perceptron"])
+def test_predict_proba_is_absent_for_losses_without_probabilities(cancer, loss):
+    X, y = cancer
+    model = GDClassifier(loss=loss, max_iter=5, tol=None).fit(X, y)
+    assert not hasattr(model, "predict_proba")
+    with pytest.raises(AttributeError, match="predict_proba"):
+        model.predict_proba(X)
+
+
+def test_modified_huber_probabilities_follow_sgdclassifier_formula(iris):
+    X, y = iris
+    model = GDClassifier(loss="modified_huber", random_state=0).fit(X, y)
+    scores = model.decision_function(X)
+    expected = (np.clip(scores, -1, 1) + 1) / 2
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert_allclose(model.predict_proba(X), expected)
+    assert_allclose(np.exp(model.predict_log_proba(X)), model.predict_proba(X))
+
+
+def test_string_labels_round_trip(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    model = GDClassifier(random_state=0).fit(X, names)
+    assert_array_equal(model.classes_, ["setosa", "versicolor", "virginica"])
+    assert set(model.predict(X)) <= set(names)
+    assert model.score(X, names) > 0.9
+
+
+def test_balanced_class_weight_equals_explicit_weights():
+    X, y = make_classification(200, 5, weights=[0.8], random_state=0)
+    weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    balanced = GDClassifier(class_weight="balanced", batch_size="full", max_iter=100)
+    balanced.set_params(tol=None).fit(X, y)
+    explicit = GDClassifier(batch_size="full", max_iter=100, tol=None)
+    explicit.fit(X, y, sample_weight=weights[y])
+    assert_allclose(balanced.coef_, explicit.coef_, rtol=1e-12)
+
+
+def test_class_weight_shifts_the_decision_towards_the_heavy_class():
+    X, y = make_classification(400, 4, random_state=1)
+    plain = GDClassifier(random_state=0).fit(X, y)
+    heavy = GDClassifier(class_weight={0: 10.0, 1: 1.0}, random_state=0).fit(X, y)
+    assert np.mean(heavy.predict(X) == 0) > np.mean(plain.predict(X) == 0) + 0.1
+
+
+def test_partial_fit_needs_classes_first_and_rejects_unseen_labels(iris):
+    X, y = iris
+    model = GDClassifier()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        model.partial_fit(X, y)
+    model.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"labels \[7\]"):
+        model.partial_fit(X[:2], [0, 7])
+
+
+def test_partial_fit_streaming_reaches_the_accuracy_of_fit(iris):
+    X, y = iris
+    rng = np.random.default_rng(0)
+    model = GDClassifier(batch_size=16, random_state=0)
+    for _ in range(40):
+        order = rng.permutation(len(y))
+        for block in np.array_split(order, 5):
+            model.partial_fit(X[block], y[block], classes=[0, 1, 2])
+    fitted = GDClassifier(batch_size=16, random_state=0).fit(X, y)
+    assert model.score(X, y) >= fitted.score(X, y) - 0.03
+
+
+def test_single_class_is_rejected_with_a_clear_error(iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="at least two classes"):
+        GDClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_float32_is_preserved(cancer):
+    X, y = cancer
+    model = GDClassifier(random_state=0).fit(X.astype(np.float32), y)
+    assert model.coef_.dtype == np.float32
+    assert model.decision_function(X.astype(np.float32)).dtype == np.float32
+
+
+def test_early_stopping_uses_stratified_validation(cancer):
+    X, y = cancer
+    model = GDClassifier(early_stopping=True, random_state=0, batch_size=32).fit(X, y)
+    assert model.best_validation_score_ > 0.9
+    assert len(model.validation_scores_) == model.n_iter_

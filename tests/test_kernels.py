@@ -1,0 +1,156 @@
+"""The compiled epoch kernels against the numpy reference loop, update for update."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from sklearn_gd._kernels import run_epoch_csr, run_epoch_dense
+from sklearn_gd._losses import LOSSES
+from sklearn_gd._solvers import SOLVERS
+
+from .reference import reference_epoch
+
+N_ROWS, N_FEATURES = 23, 5
+
+
+def _problem(loss, n_outputs, dtype, rng):
+    X = rng.normal(size=(N_ROWS, N_FEATURES))
+    X[rng.random(X.shape) < 0.4] = 0.0  # sparse-like, so CSR skips entries
+    if LOSSES[loss].is_classification:
+        Y = np.where(rng.random((N_ROWS, n_outputs)) < 0.5, 1.0, -1.0)
+    else:
+        Y = rng.normal(size=(N_ROWS, n_outputs)) * 2
+    weights = rng.integers(0, 4, size=N_ROWS).astype(np.float64)
+    weights[0] = 1.0
+    weights *= len(weights) / weights.sum()
+    return X.astype(dtype), Y.astype(dtype), weights.astype(dtype)
+
+
+def _multinomial_problem(n_classes, dtype, rng):
+    X = rng.normal(size=(N_ROWS, N_FEATURES)).astype(dtype)
+    Y = np.eye(n_classes)[rng.integers(0, n_classes, N_ROWS)].astype(dtype)
+    return X, Y, np.ones(N_ROWS, dtype=dtype)
+
+
+def _run_both(X, Y, weights, *, loss, multinomial, solver, batch_size, sparse, **kw):
+    rng = np.random.default_rng(1)
+    n_outputs = Y.shape[1]
+    n_params = N_FEATURES * n_outputs + n_outputs
+    dtype = X.dtype
+    params = (rng.normal(size=n_params) * 0.3).astype(dtype)
+    state = (np.abs(rng.normal(size=(2, n_params))) * 0.1).astype(dtype)
+    order = rng.permutation(N_ROWS).astype(np.intp)
+    n_batches = -(-N_ROWS // batch_size)
+    learning_rates = 0.05 * 0.9 ** np.arange(n_batches)
+    t = 3
+    expected_W, expected_b, (v, s), expected_objective = reference_epoch(
+        X.astype(np.float64), Y.astype(np.float64), weights.astype(np.float64),
+        order, batch_size, learning_rates,
+        params[:-n_outputs].reshape(N_FEATURES, n_outputs).astype(np.float64),
+        params[-n_outputs:].astype(np.float64),
+        [moment.reshape(N_FEATURES + 1, n_outputs) for moment in state], t,
+        loss="multinomial" if multinomial else loss, solver=solver, **kw,
+    )  # fmt: skip
+    args = (
+        weights, order, batch_size, learning_rates, params, state, t,
+        kw["fit_intercept"], LOSSES[loss].code, multinomial, kw["epsilon"],
+        SOLVERS[solver], kw["momentum"], kw["beta_2"], kw["l2"], kw["l1"],
+    )  # fmt: skip
+    if sparse:
+        Xs = sp.csr_matrix(X)
+        objective, n_updates, finite = run_epoch_csr(
+            Xs.data, Xs.indices, Xs.indptr, Y, *args
+        )
+    else:
+        objective, n_updates, finite = run_epoch_dense(X, Y, *args)
+    assert finite
+    assert n_updates == n_batches
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    atol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(params[:-n_outputs], expected_W.ravel(), rtol=rtol, atol=atol)
+    assert_allclose(params[-n_outputs:], expected_b, rtol=rtol, atol=atol)
+    assert_allclose(state[0], v.ravel(), rtol=rtol, atol=atol)
+    assert_allclose(state[1], s.ravel(), rtol=rtol, atol=atol)
+    assert_allclose(objective, expected_objective, rtol=rtol * 10)
+
+
+SETTINGS = dict(epsilon=0.3, momentum=0.8, beta_2=0.99)
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS))
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_kernel_matches_reference_for_every_loss_and_solver(solver, loss, sparse):
+    rng = np.random.default_rng(0)
+    X, Y, weights = _problem(loss, 2, np.float64, rng)
+    _run_both(
+        X, Y, weights, loss=loss, multinomial=False, solver=solver, batch_size=4,
+        sparse=sparse, fit_intercept=True, l2=0.01, l1=0.02, **SETTINGS,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, N_ROWS])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_kernel_matches_reference_for_batch_sizes_and_dtypes(
+    batch_size, dtype, fit_intercept, sparse
+):
+    rng = np.random.default_rng(1)
+    X, Y, weights = _problem("squared_error", 1, dtype, rng)
+    _run_both(
+        X, Y, weights, loss="squared_error", multinomial=False, solver="nesterov",
+        batch_size=batch_size, sparse=sparse, fit_intercept=fit_intercept,
+        l2=0.1, l1=0.0, **SETTINGS,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_kernel_matches_reference_for_multinomial(solver, sparse):
+    rng = np.random.default_rng(2)
+    X, Y, weights = _multinomial_problem(4, np.float64, rng)
+    _run_both(
+        X, Y, weights, loss="log_loss", multinomial=True, solver=solver, batch_size=5,
+        sparse=sparse, fit_intercept=True, l2=0.01, l1=0.01, **SETTINGS,
+    )  # fmt: skip
+
+
+def test_rmsprop_without_momentum_matches_reference():
+    rng = np.random.default_rng(3)
+    X, Y, weights = _problem("huber", 1, np.float64, rng)
+    settings = {**SETTINGS, "momentum": 0.0}
+    _run_both(
+        X, Y, weights, loss="huber", multinomial=False, solver="rmsprop",
+        batch_size=3, sparse=False, fit_intercept=True, l2=0.0, l1=0.05, **settings,
+    )  # fmt: skip
+
+
+def test_kernel_reports_non_finite_loss_and_stops():
+    X = np.array([[1e200, 1e200]])
+    Y = np.array([[1.0]])
+    params = np.array([1e200, 1e200, 0.0])
+    state = np.zeros((2, 3))
+    objective, n_updates, finite = run_epoch_dense(
+        X, Y, np.ones(1), np.array([0], dtype=np.intp), 1, np.array([1.0]), params,
+        state, 0, True, LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"],
+        0.0, 0.999, 0.0, 0.0,
+    )  # fmt: skip
+    assert not finite
+    assert n_updates == 0
+
+
+def test_kernel_does_not_write_into_read_only_inputs():
+    rng = np.random.default_rng(4)
+    X, Y, weights = _problem("squared_error", 1, np.float64, rng)
+    for array in (X, Y, weights):
+        array.setflags(write=False)
+    order = np.arange(N_ROWS, dtype=np.intp)
+    order.setflags(write=False)
+    params = np.zeros(N_FEATURES + 1)
+    run_epoch_dense(
+        X, Y, weights, order, 4, np.full(6, 0.1), params, np.zeros((2, N_FEATURES + 1)),
+        0, True, 0, False, 0.1, 0, 0.9, 0.999, 0.0, 0.0,
+    )  # fmt: skip
+    assert np.abs(params).sum() > 0

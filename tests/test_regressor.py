@@ -1,0 +1,213 @@
+"""GDRegressor against exact solvers, and its fitting behaviours."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso, Ridge
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import DivergenceError, GDRegressor
+
+EXACT = dict(batch_size="full", solver="nesterov", tol=None)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_full_batch_l2_equals_ridge(diabetes, fit_intercept, sparse):
+    X, y = diabetes
+    alpha = 1e-3
+    ridge = Ridge(alpha=alpha * len(y), fit_intercept=fit_intercept).fit(X, y)
+    X_fit = sp.csr_matrix(X) if sparse else X
+    model = GDRegressor(
+        alpha=alpha, fit_intercept=fit_intercept, max_iter=1500, **EXACT
+    )
+    model.fit(X_fit, y)
+    assert_allclose(model.coef_, ridge.coef_, rtol=1e-7, atol=1e-6)
+    assert_allclose(model.intercept_, np.atleast_1d(ridge.intercept_), rtol=1e-9)
+
+
+def test_full_batch_l1_equals_lasso_with_exact_zeros(diabetes):
+    X, y = diabetes
+    lasso = Lasso(alpha=2.0, tol=1e-12, max_iter=100_000).fit(X, y)
+    model = GDRegressor(penalty="l1", alpha=2.0, max_iter=3000, **EXACT).fit(X, y)
+    assert np.sum(lasso.coef_ == 0) >= 3
+    assert_array_equal(model.coef_ == 0.0, lasso.coef_ == 0.0)
+    assert_allclose(model.coef_, lasso.coef_, atol=1e-6)
+
+
+def test_l1_gives_exact_zeros_for_irrelevant_features():
+    X, y = make_regression(300, 20, n_informative=4, noise=1.0, random_state=0)
+    model = GDRegressor(penalty="l1", alpha=1.0, random_state=0).fit(X, y)
+    assert np.sum(model.coef_ == 0.0) >= 14
+    assert np.all(model.coef_[np.abs(model.coef_) > 0] != 0)
+
+
+def test_elasticnet_matches_sklearn_elasticnet(diabetes):
+    from sklearn.linear_model import ElasticNet
+
+    X, y = diabetes
+    reference = ElasticNet(alpha=1.0, l1_ratio=0.5, tol=1e-12, max_iter=100_000)
+    reference.fit(X, y)
+    model = GDRegressor(
+        penalty="elasticnet", alpha=1.0, l1_ratio=0.5, max_iter=3000, **EXACT
+    ).fit(X, y)
+    assert_allclose(model.coef_, reference.coef_, atol=1e-6)
+
+
+def test_dense_and_csr_give_the_same_coefficients():
+    X, y = make_regression(200, 15, random_state=1)
+    X[np.abs(X) < 0.8] = 0.0
+    dense = GDRegressor(batch_size=16, random_state=3, max_iter=20).fit(X, y)
+    sparse = GDRegressor(batch_size=16, random_state=3, max_iter=20)
+    sparse.fit(sp.csr_matrix(X), y)
+    assert_allclose(dense.coef_, sparse.coef_, rtol=1e-10)
+    assert_allclose(dense.loss_curve_, sparse.loss_curve_, rtol=1e-10)
+
+
+def test_float32_input_is_trained_and_predicted_in_float32(diabetes):
+    X, y = diabetes
+    model = GDRegressor(random_state=0).fit(X.astype(np.float32), y)
+    assert model.coef_.dtype == np.float32
+    assert model.intercept_.dtype == np.float32
+    assert model.predict(X.astype(np.float32)).dtype == np.float32
+    reference = GDRegressor(random_state=0).fit(X, y)
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-2)
+
+
+def test_multi_output_equals_ridge_per_target(diabetes):
+    X, y = diabetes
+    Y = np.column_stack([y, -2 * y + 3, X[:, 0]])
+    model = GDRegressor(alpha=1e-3, max_iter=1500, **EXACT).fit(X, Y)
+    ridge = Ridge(alpha=1e-3 * len(y)).fit(X, Y)
+    assert model.coef_.shape == (3, X.shape[1])
+    assert model.predict(X).shape == (len(y), 3)
+    assert_allclose(model.coef_, ridge.coef_, rtol=1e-6, atol=1e-6)
+
+
+def test_one_column_y_keeps_two_dimensional_output(diabetes):
+    X, y = diabetes
+    model = GDRegressor(max_iter=5, tol=None).fit(X, y[:, None])
+    assert model.coef_.shape == (1, X.shape[1])
+    assert model.predict(X).shape == (len(y), 1)
+
+
+def test_integer_sample_weight_equals_repeated_rows_in_full_batch(diabetes):
+    X, y = diabetes
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    weighted = GDRegressor(batch_size="full", max_iter=50, tol=None)
+    weighted.fit(X, y, sample_weight=weights)
+    repeated = GDRegressor(batch_size="full", max_iter=50, tol=None)
+    repeated.fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9)
+    assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
+
+
+def test_sample_weight_counts_in_per_sample_sgd():
+    # Normalising each batch by its own weight would make weights vanish at
+    # batch_size=1; here the heavy rows must dominate the fit.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 1))
+    y = np.where(np.arange(400) < 200, 3 * X[:, 0], -3 * X[:, 0])
+    weights = np.where(np.arange(400) < 200, 50.0, 1.0)
+    model = GDRegressor(batch_size=1, alpha=0.0, schedule="invscaling", max_iter=30)
+    model.set_params(random_state=0, tol=None).fit(X, y, sample_weight=weights)
+    assert model.coef_[0] == pytest.approx(3 * 49 / 51, abs=0.3)
+
+
+def test_partial_fit_streams_blocks_and_continues_state(diabetes):
+    X, y = diabetes
+    model = GDRegressor(batch_size=32, random_state=0)
+    for _ in range(30):
+        for block in np.array_split(np.arange(len(y)), 4):
+            model.partial_fit(X[block], y[block])
+    assert model.n_iter_ == 120
+    assert model.t_ == 30 * sum(-(-len(b) // 32) for b in np.array_split(y, 4))
+    ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+    assert model.score(X, y) == pytest.approx(ridge.score(X, y), abs=0.01)
+
+
+def test_partial_fit_rejects_a_different_number_of_features(diabetes):
+    X, y = diabetes
+    model = GDRegressor().partial_fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :5], y)
+
+
+def test_warm_start_continues_from_the_previous_coefficients(diabetes):
+    X, y = diabetes
+    model = GDRegressor(warm_start=True, max_iter=3, tol=None, batch_size="full")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        first_loss = model.loss_curve_[-1]
+        model.fit(X, y)
+    assert model.loss_curve_[0] < first_loss
+
+
+def test_convergence_warning_when_max_iter_ends_a_fit_with_tol(diabetes):
+    X, y = diabetes
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        GDRegressor(max_iter=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        GDRegressor(max_iter=2, tol=None).fit(X, y)
+
+
+def test_tol_stops_before_max_iter_and_records_curves(diabetes):
+    X, y = diabetes
+    model = GDRegressor(batch_size="full", random_state=0).fit(X, y)
+    assert 5 < model.n_iter_ < 1000
+    assert len(model.loss_curve_) == len(model.lr_curve_) == model.n_iter_
+    assert model.best_loss_ == pytest.approx(min(model.loss_curve_))
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_early_stopping_keeps_the_best_validation_coefficients(diabetes):
+    X, y = diabetes
+    model = GDRegressor(early_stopping=True, random_state=0, batch_size=16)
+    model.fit(X, y)
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_validation_score_ > 0.3
+
+
+def test_divergence_raises_and_keeps_finite_coefficients(diabetes):
+    X, y = diabetes
+    model = GDRegressor(learning_rate=1e3, solver="sgd", momentum=0.0)
+    with pytest.raises(DivergenceError, match=r"epoch \d+ .*learning_rate_=1e\+03"):
+        model.fit(X * 100, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_huge_targets_do_not_overflow_with_auto_learning_rate(diabetes):
+    X, y = diabetes
+    model = GDRegressor(random_state=0).fit(X, y * 1e8)
+    assert model.score(X, y * 1e8) > 0.45
+
+
+def test_pickle_round_trip_predicts_identically(diabetes):
+    X, y = diabetes
+    model = GDRegressor(solver="adam", random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert_array_equal(restored.predict(X), model.predict(X))
+    restored.partial_fit(X, y)  # the solver state survives too
+
+
+def test_random_state_makes_fits_bit_identical(diabetes):
+    X, y = diabetes
+    first = GDRegressor(batch_size=8, random_state=7).fit(X, y)
+    second = GDRegressor(batch_size=8, random_state=7).fit(X, y)
+    assert_array_equal(first.coef_, second.coef_)
