@@ -181,7 +181,11 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             y_numeric=not LOSSES[self.loss].is_classification,
         )
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            sample_weight,
+            X,
+            dtype=X.dtype,
+            ensure_non_negative=True,
+            allow_all_zero_weights=True,
         )
         if sp.issparse(X):
             X.sort_indices()

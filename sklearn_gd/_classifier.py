@@ -86,9 +86,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
     >>> X, y = load_iris(return_X_y=True)
     >>> model = make_pipeline(StandardScaler(), GDClassifier(random_state=0))
     >>> model.fit(X, y).score(X, y)
-    0.97...
-    >>> model.predict_proba(X[:1]).round(2)
-    array([[0.98, 0.02, 0.  ]])
+    0.98
+    >>> model.predict_proba(X[[0, 60, 120]]).round(2)
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
     """
 
     _parameter_constraints: dict = {

@@ -31,10 +31,13 @@ solver : {'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='sgd'
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the
     data: for 'sgd' and 'nesterov' the inverse of the objective's smoothness
-    constant seen by one batch (from the rows' squared norms, the largest
-    eigenvalue of the weighted Gram matrix, and the loss's curvature), times
-    ``1 - momentum`` for mini-batches; for 'adagrad' 0.1, for 'rmsprop' and
-    'adam' 0.01. The value used is stored in ``learning_rate_``.
+    constant ``L_b`` seen by one batch (from the rows' squared norms, the
+    largest eigenvalue of the weighted Gram matrix, and the loss's
+    curvature), times ``1 - momentum`` for mini-batches; for the adaptive
+    solvers, whose first step moves every coefficient by about the learning
+    rate, the largest coordinate of the starting gradient over ``L_b``
+    (times 0.03 for 'rmsprop' and 'adam'). The value used is stored in
+    ``learning_rate_``.
 
 batch_size : int, 'full' or 'auto', default='auto'
     Rows per update: 1 is per-sample SGD, an int is mini-batch, 'full' is
@@ -45,6 +48,9 @@ momentum : float, default=0.9
     Decay of the running mean of gradients, in [0, 1): the heavy-ball
     coefficient for 'sgd', the look-ahead coefficient for 'nesterov', ``beta_1``
     for 'adam', the momentum of 'rmsprop' (0 turns it off). 'adagrad' ignores it.
+    For 'sgd' and 'nesterov' the velocity is reset to zero after an epoch whose
+    objective rose (adaptive restart), so momentum's oscillations neither
+    slow convergence nor end the fit early through ``tol``.
 
 beta_2 : float, default=0.999
     Decay of the running mean of squared gradients for 'adam' and 'rmsprop'.

@@ -1,0 +1,70 @@
+"""Quickstart: GDRegressor and GDClassifier on data sets bundled with scikit-learn.
+
+Fits both estimators with their defaults, compares them with scikit-learn's
+exact solvers, then shows the five solvers side by side.
+
+Run with ``python examples/quickstart.py``.
+"""
+
+import time
+
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDClassifier, GDRegressor
+
+
+def fit_and_score(model, X_train, X_test, y_train, y_test):
+    started = time.perf_counter()
+    model.fit(X_train, y_train)
+    return model.score(X_test, y_test), time.perf_counter() - started
+
+
+def main():
+    print("Regression: diabetes (R^2 on a held-out quarter)")
+    X, y = load_diabetes(return_X_y=True)
+    split = train_test_split(X, y, random_state=0)
+    for name, estimator in [
+        ("GDRegressor()", GDRegressor(random_state=0)),
+        ("Ridge (exact)", Ridge(alpha=1e-4 * len(split[2]))),
+    ]:
+        score, seconds = fit_and_score(
+            make_pipeline(StandardScaler(), estimator), *split
+        )
+        print(f"  {name:<22} R^2 = {score:.3f}   {seconds * 1000:6.1f} ms")
+
+    print("\nClassification: breast cancer (accuracy on a held-out quarter)")
+    X, y = load_breast_cancer(return_X_y=True)
+    split = train_test_split(X, y, random_state=0, stratify=y)
+    for name, estimator in [
+        ("GDClassifier()", GDClassifier(random_state=0)),
+        ("LogisticRegression", LogisticRegression()),
+    ]:
+        score, seconds = fit_and_score(
+            make_pipeline(StandardScaler(), estimator), *split
+        )
+        print(f"  {name:<22} acc = {score:.3f}   {seconds * 1000:6.1f} ms")
+
+    print("\nSolvers side by side: digits, 10 classes, 3-fold cross-validation")
+    X, y = load_digits(return_X_y=True)
+    header = ("solver", "batch", "accuracy", "epochs", "final loss")
+    print("  {:<10} {:>6} {:>9} {:>7} {:>11}".format(*header))
+    for solver in ["sgd", "nesterov", "adagrad", "rmsprop", "adam"]:
+        for batch_size in [32, "full"]:
+            model = make_pipeline(
+                StandardScaler(),
+                GDClassifier(solver=solver, batch_size=batch_size, random_state=0),
+            )
+            accuracy = cross_val_score(model, X, y, cv=3).mean()
+            fitted = model.fit(X, y)[-1]
+            print(
+                f"  {solver:<10} {batch_size!s:>6} {accuracy:9.3f} "
+                f"{fitted.n_iter_:7d} {fitted.loss_curve_[-1]:11.4f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
