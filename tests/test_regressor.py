@@ -211,3 +211,30 @@ def test_random_state_makes_fits_bit_identical(diabetes):
     first = GDRegressor(batch_size=8, random_state=7).fit(X, y)
     second = GDRegressor(batch_size=8, random_state=7).fit(X, y)
     assert_array_equal(first.coef_, second.coef_)
+
+
+def test_keyboard_interrupt_keeps_the_last_finished_epoch(diabetes):
+    X, y = diabetes
+
+    def interrupt_at_epoch_four(steps):
+        if steps[0] >= 4 * 2:  # two batches of 256 rows per epoch
+            raise KeyboardInterrupt
+        return np.ones(len(steps))
+
+    model = GDRegressor(schedule=interrupt_at_epoch_four, tol=None, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted at epoch 5"):
+        model.fit(X, y)
+    assert model.n_iter_ == 4
+    assert len(model.loss_curve_) == 4
+    assert np.isfinite(model.predict(X)).all()
+    reference = GDRegressor(max_iter=4, tol=None, random_state=0).fit(X, y)
+    assert_array_equal(model.coef_, reference.coef_)
+
+
+def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
+    X, y = diabetes
+    GDRegressor(verbose=1, max_iter=3, tol=None).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"-- Epoch {i}" for i in (1, 2, 3)
+    ]
