@@ -28,6 +28,8 @@ from ._solvers import SOLVERS, init_solver_state
 
 # Rows per batch when batch_size="auto": full batch up to this many rows.
 AUTO_BATCH_SIZE = 256
+# Consecutive rows of the shuffled copy visited together (see _epoch_order).
+ROW_BLOCK = 64
 
 
 class DivergenceError(ValueError):
@@ -290,11 +292,26 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
         batch_size = min(self._resolve_batch_size(n_rows), n_rows)
         n_batches = -(-n_rows // batch_size)
+        shuffles = self.shuffle and batch_size < n_rows
+        # Visiting rows in a fresh random order reads memory at random, which
+        # costs more than the arithmetic. A fit therefore copies the rows once
+        # in a random order, and each epoch visits blocks of that copy in a
+        # fresh random order (see _epoch_order).
+        shuffled_copy = shuffles and not incremental
+        if shuffled_copy:
+            permutation = rng.permutation(rows)
+            X, Y = X[permutation], Y[permutation]
+            sample_weight = sample_weight[permutation]
+            rows = np.arange(n_rows, dtype=np.intp)
         run_epoch, full_gradient = self._epoch_runner(
             X, Y, sample_weight, params, state, l2, l1
         )
-        # The objective at the start, against which explosive growth is judged.
-        initial_objective = run_epoch(rows, np.zeros(1), n_rows, scratch=True)[0]
+        # The objective at the start, against which explosive growth is judged,
+        # on at most 1024 evenly spread rows.
+        probe = rows[np.linspace(0, n_rows - 1, min(n_rows, 1024)).astype(np.intp)]
+        initial_objective = run_epoch(probe, np.zeros(1), probe.shape[0], scratch=True)[
+            0
+        ]
         if not keep_state:
             if self.learning_rate == "auto":
                 self.learning_rate_ = auto_learning_rate(
@@ -322,7 +339,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
-                order = rng.permutation(rows) if self.shuffle else rows
+                order = self._epoch_order(rows, rng, shuffles, shuffled_copy)
                 learning_rates = self._learning_rates(epoch, n_batches)
                 started = time.perf_counter()
                 objective, n_updates, finite = run_epoch(
@@ -394,6 +411,30 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
         return self
+
+    @staticmethod
+    def _epoch_order(rows, rng, shuffles, shuffled_copy):
+        """Return the order in which an epoch visits ``rows``.
+
+        Without shuffling (or for full batch, where order does not matter) the
+        rows in storage order. With a shuffled copy: the copy is cut into
+        blocks of ``ROW_BLOCK`` consecutive rows at a random offset, and the
+        blocks are visited in a random order, both drawn afresh each epoch;
+        rows within a block are read in storage order, which lets the
+        processor prefetch them (shuffling within blocks measured 2x slower).
+        The offset moves batch boundaries, so batches change membership from
+        epoch to epoch. Otherwise (partial_fit) a plain random permutation.
+        """
+        if not shuffles:
+            return rows
+        if not shuffled_copy:
+            return rng.permutation(rows)
+        n_rows = rows.shape[0]
+        offset = int(rng.randint(ROW_BLOCK))
+        n_blocks = -(-(n_rows + offset) // ROW_BLOCK)
+        starts = rng.permutation(n_blocks) * ROW_BLOCK - offset
+        order = (starts[:, None] + np.arange(ROW_BLOCK)).ravel()
+        return order[(order >= 0) & (order < n_rows)].astype(np.intp)
 
     def _epoch_runner(self, X, Y, sample_weight, params, state, l2, l1):
         """Return the functions ``run`` and ``full_gradient`` over the training data.

@@ -29,7 +29,7 @@ from ._losses import loss_and_derivative, multinomial_loss_and_gradient
 from ._solvers import solver_step
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", fastmath={"reassoc", "contract"})
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
     if multinomial:
@@ -42,7 +42,7 @@ def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     return weight * total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def run_epoch_dense(
     X,
     Y,
@@ -129,7 +129,7 @@ def run_epoch_dense(
     return objective / n_updates, n_updates, True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def run_epoch_csr(
     data,
     indices,

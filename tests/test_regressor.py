@@ -238,3 +238,19 @@ def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
     assert [line.split(":")[0] for line in lines] == [
         f"-- Epoch {i}" for i in (1, 2, 3)
     ]
+
+
+def test_shuffled_epochs_visit_every_row_once_in_changing_batches():
+    rng = np.random.RandomState(0)
+    rows = np.arange(1000, dtype=np.intp)
+    first = GDRegressor._epoch_order(rows, rng, shuffles=True, shuffled_copy=True)
+    second = GDRegressor._epoch_order(rows, rng, shuffles=True, shuffled_copy=True)
+    assert_array_equal(np.sort(first), rows)
+    assert_array_equal(np.sort(second), rows)
+    batches_first = {frozenset(first[i : i + 32]) for i in range(0, 1000, 32)}
+    batches_second = {frozenset(second[i : i + 32]) for i in range(0, 1000, 32)}
+    assert len(batches_first & batches_second) < 5
+    unshuffled = GDRegressor._epoch_order(
+        rows, rng, shuffles=False, shuffled_copy=False
+    )
+    assert_array_equal(unshuffled, rows)

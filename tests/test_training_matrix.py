@@ -33,7 +33,9 @@ def regression():
 
 @pytest.fixture(scope="module")
 def classification():
-    X, y = make_classification(120, 6, n_classes=3, n_informative=4, random_state=0)
+    X, y = make_classification(
+        120, 6, n_classes=3, n_informative=4, class_sep=2.0, random_state=0
+    )
     return StandardScaler().fit_transform(X), y
 
 
@@ -83,7 +85,7 @@ def test_every_classification_loss_and_solver_learns(
     # it is judged by what it learns, not by its objective.
     if loss != "perceptron":
         assert last < first
-    assert model.score(X, y) > 0.5
+    assert model.score(X, y) > (0.6 if loss == "perceptron" else 0.7)  # chance: 0.33
 
 
 @pytest.mark.parametrize(
