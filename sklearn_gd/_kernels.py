@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from ._losses import loss_and_derivative, multinomial_loss_and_gradient
-from ._solvers import solver_step
+from ._solvers import SGD, solver_step
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath={"reassoc", "contract"})
@@ -154,8 +154,16 @@ def run_epoch_csr(
 ):
     """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
 
-    Predictions and gradients touch only the stored entries of each row.
+    Predictions and gradients touch only the stored entries of each row. Plain
+    SGD without L1 takes :func:`_run_epoch_csr_scaled`, whose steps cost only
+    the stored entries too; other solvers update every coefficient per batch.
     """
+    if solver == SGD and momentum == 0.0 and l1 == 0.0:
+        return _run_epoch_csr_scaled(
+            data, indices, indptr, Y, sample_weight, order, batch_size,
+            learning_rates, params, fit_intercept, loss_code, multinomial,
+            epsilon, l2,
+        )  # fmt: skip
     n_outputs = Y.shape[1]
     n_coef = params.shape[0] - n_outputs
     n_active = n_coef + n_outputs if fit_intercept else n_coef
@@ -204,6 +212,105 @@ def run_epoch_csr(
             return batch_objective, n_updates, False
         objective += batch_objective
         n_updates += 1
+    if n_updates == 0:
+        return 0.0, 0, True
+    return objective / n_updates, n_updates, True
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _run_epoch_csr_scaled(
+    data,
+    indices,
+    indptr,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    learning_rates,
+    params,
+    fit_intercept,
+    loss_code,
+    multinomial,
+    epsilon,
+    l2,
+):
+    """Plain SGD with an L2 penalty on CSR rows, in time proportional to the nonzeros.
+
+    The coefficients are kept as ``scale * v`` (the trick of scikit-learn's
+    ``SGDRegressor``): the L2 shrinkage ``w *= 1 - lr * l2`` of every step is
+    one multiplication of ``scale``, and the loss gradient changes ``v`` only
+    at the batch's stored entries. ``||v||^2`` is kept up to date for the
+    penalty. The result equals the dense update ``w -= lr * (g + l2 * w)``.
+    """
+    n_outputs = Y.shape[1]
+    n_coef = params.shape[0] - n_outputs
+    v = params[:n_coef].copy()
+    scale = 1.0
+    squared_norm = 0.0
+    for j in range(n_coef):
+        squared_norm += v[j] * v[j]
+    p = np.empty(n_outputs, dtype=params.dtype)
+    dp = np.empty(n_outputs, dtype=params.dtype)
+    batch_dp = np.empty((batch_size, n_outputs), dtype=np.float64)
+    intercept_grad = np.empty(n_outputs, dtype=np.float64)
+    n_rows = order.shape[0]
+    objective = 0.0
+    n_updates = 0
+    batch = 0
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        batch_loss = 0.0
+        intercept_grad[:] = 0.0
+        for position in range(start, stop):
+            i = order[position]
+            for k in range(n_outputs):
+                p[k] = 0.0
+            for nz in range(indptr[i], indptr[i + 1]):
+                xij = data[nz]
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    p[k] += xij * v[base + k]
+            for k in range(n_outputs):
+                p[k] = scale * p[k] + params[n_coef + k]
+            batch_loss += _loss_gradient_of_row(
+                Y, i, p, dp, sample_weight[i], loss_code, multinomial, epsilon
+            )
+            for k in range(n_outputs):
+                batch_dp[position - start, k] = dp[k]
+                intercept_grad[k] += dp[k]
+        lr = learning_rates[batch]
+        batch += 1
+        rows_in_batch = stop - start
+        penalty = 0.5 * l2 * scale * scale * squared_norm
+        batch_objective = batch_loss / rows_in_batch + penalty
+        if not np.isfinite(batch_objective):
+            params[:n_coef] = scale * v
+            return batch_objective, n_updates, False
+        objective += batch_objective
+        n_updates += 1
+        scale *= 1.0 - lr * l2
+        if scale < 1e-9:
+            # Fold the scale back into v before it underflows.
+            for j in range(n_coef):
+                v[j] *= scale
+            squared_norm *= scale * scale
+            scale = 1.0
+        step = lr / (rows_in_batch * scale)
+        for position in range(start, stop):
+            i = order[position]
+            for nz in range(indptr[i], indptr[i + 1]):
+                xij = data[nz]
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    old = v[base + k]
+                    new = old - step * xij * batch_dp[position - start, k]
+                    v[base + k] = new
+                    squared_norm += new * new - old * old
+        if fit_intercept:
+            for k in range(n_outputs):
+                params[n_coef + k] -= lr * intercept_grad[k] / rows_in_batch
+    for j in range(n_coef):
+        params[j] = scale * v[j]
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True
