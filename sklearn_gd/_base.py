@@ -222,11 +222,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight, *, incremental):
         """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
-        rng = check_random_state(self.random_state)
-        if not incremental:
-            self._rng = rng
-        elif not hasattr(self, "_rng"):
-            self._rng = rng
+        # partial_fit keeps drawing from the generator of its first call.
+        if not incremental or not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
         rng = self._rng
 
         class_weight = self._class_sample_weight(y)
@@ -314,9 +312,10 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         ]
         if not keep_state:
             if self.learning_rate == "auto":
+                every_row = n_rows == X.shape[0]  # then rows is arange(n_rows)
                 self.learning_rate_ = auto_learning_rate(
-                    X[rows],
-                    sample_weight[rows],
+                    X if every_row else X[rows],
+                    sample_weight if every_row else sample_weight[rows],
                     curvature=self._curvature(),
                     solver=self.solver,
                     batch_size=batch_size,
