@@ -257,19 +257,27 @@ def _run_epoch_csr_scaled(
     objective = 0.0
     n_updates = 0
     batch = 0
+    row_dot = 0.0
     for start in range(0, n_rows, batch_size):
         stop = min(start + batch_size, n_rows)
         batch_loss = 0.0
         intercept_grad[:] = 0.0
         for position in range(start, stop):
             i = order[position]
-            for k in range(n_outputs):
-                p[k] = 0.0
-            for nz in range(indptr[i], indptr[i + 1]):
-                xij = data[nz]
-                base = indices[nz] * n_outputs
+            if n_outputs == 1:
+                acc = 0.0
+                for nz in range(indptr[i], indptr[i + 1]):
+                    acc += data[nz] * v[indices[nz]]
+                p[0] = acc
+                row_dot = acc
+            else:
                 for k in range(n_outputs):
-                    p[k] += xij * v[base + k]
+                    p[k] = 0.0
+                for nz in range(indptr[i], indptr[i + 1]):
+                    xij = data[nz]
+                    base = indices[nz] * n_outputs
+                    for k in range(n_outputs):
+                        p[k] += xij * v[base + k]
             for k in range(n_outputs):
                 p[k] = scale * p[k] + params[n_coef + k]
             batch_loss += _loss_gradient_of_row(
@@ -298,6 +306,19 @@ def _run_epoch_csr_scaled(
         step = lr / (rows_in_batch * scale)
         for position in range(start, stop):
             i = order[position]
+            if n_outputs == 1 and rows_in_batch == 1:
+                # ||v - f x||^2 = ||v||^2 - 2 f <v, x> + f^2 ||x||^2, and <v, x> is
+                # the prediction's dot product: no serial sum over the entries.
+                factor = step * batch_dp[0, 0]
+                if factor == 0.0:  # a margin loss with the row on the right side
+                    continue
+                row_squared_norm = 0.0
+                for nz in range(indptr[i], indptr[i + 1]):
+                    xij = data[nz]
+                    row_squared_norm += xij * xij
+                    v[indices[nz]] -= factor * xij
+                squared_norm += factor * (factor * row_squared_norm - 2.0 * row_dot)
+                continue
             for nz in range(indptr[i], indptr[i + 1]):
                 xij = data[nz]
                 base = indices[nz] * n_outputs
