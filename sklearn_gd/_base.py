@@ -26,7 +26,7 @@ from ._penalties import penalty_strengths
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
 
-# Rows per batch when batch_size="auto": full batch up to this many rows.
+# Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
 AUTO_BATCH_SIZE = 256
 # Consecutive rows of the shuffled copy visited together (see _epoch_order).
 ROW_BLOCK = 64
@@ -193,8 +193,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             X.sort_indices()
         return X, y, sample_weight
 
-    def _resolve_batch_size(self, n_samples):
-        if self.batch_size == "full":
+    def _resolve_batch_size(self, n_samples, incremental):
+        """Return the rows per update; see ``batch_size`` in the docstring."""
+        if self.batch_size == "full" or (self.batch_size == "auto" and not incremental):
             return max(n_samples, 1)
         if self.batch_size == "auto":
             return max(min(AUTO_BATCH_SIZE, n_samples), 1)
@@ -288,7 +289,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
         n_rows = rows.shape[0]
         sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
-        batch_size = min(self._resolve_batch_size(n_rows), n_rows)
+        batch_size = min(self._resolve_batch_size(n_rows, incremental), n_rows)
         n_batches = -(-n_rows // batch_size)
         shuffles = self.shuffle and batch_size < n_rows
         # Visiting rows in a fresh random order reads memory at random, which

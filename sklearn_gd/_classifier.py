@@ -311,7 +311,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
         'log_loss' gives the logistic (two classes) or softmax probabilities.
         'modified_huber' gives ``(clip(score, -1, 1) + 1) / 2`` per class,
-        normalised over the classes, as ``SGDClassifier`` does.
+        normalised over the classes, as ``SGDClassifier`` does; where several
+        classes score above 1 they tie, so the most probable class can differ
+        from :meth:`predict`, which compares the raw scores.
 
         Parameters
         ----------

@@ -113,11 +113,21 @@ def test_balanced_class_weight_equals_explicit_weights():
     assert_allclose(balanced.coef_, explicit.coef_, rtol=1e-12)
 
 
-def test_class_weight_shifts_the_decision_towards_the_heavy_class():
-    X, y = make_classification(400, 4, random_state=1)
-    plain = GDClassifier(random_state=0).fit(X, y)
-    heavy = GDClassifier(class_weight={0: 10.0, 1: 1.0}, random_state=0).fit(X, y)
-    assert np.mean(heavy.predict(X) == 0) > np.mean(plain.predict(X) == 0) + 0.1
+def test_class_weight_equals_logistic_regression_with_class_weight():
+    X, y = make_classification(400, 4, flip_y=0.2, random_state=1)
+    class_weight = {0: 10.0, 1: 1.0}
+    alpha = 1e-2
+    # Both weigh each row's loss by its class; ours divides by the total weight.
+    total = sum(class_weight[label] for label in y)
+    reference = LogisticRegression(
+        C=1 / (alpha * total), class_weight=class_weight, solver="newton-cholesky",
+        tol=1e-14,
+    ).fit(X, y)  # fmt: skip
+    model = GDClassifier(class_weight=class_weight, alpha=alpha, max_iter=3000, **EXACT)
+    model.fit(X, y)
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-8)
+    plain = GDClassifier(alpha=alpha, random_state=0).fit(X, y)
+    assert np.mean(model.predict(X) == 0) > np.mean(plain.predict(X) == 0) + 0.1
 
 
 def test_partial_fit_needs_classes_first_and_rejects_unseen_labels(iris):

@@ -13,7 +13,7 @@ DETERMINISTIC_VARIANTS = [
     GDClassifier(loss="hinge", solver="rmsprop", batch_size="full", penalty="l1"),
     GDRegressor(loss="huber", solver="adagrad", schedule=WarmRestarts(period=5)),
     GDClassifier(
-        loss="modified_huber", penalty="elasticnet", schedule=Exponential(gamma=0.99)
+        loss="squared_hinge", penalty="elasticnet", schedule=Exponential(gamma=0.99)
     ),
 ]
 

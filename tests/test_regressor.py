@@ -78,12 +78,18 @@ def test_dense_and_csr_give_the_same_coefficients():
 
 def test_float32_input_is_trained_and_predicted_in_float32(diabetes):
     X, y = diabetes
-    model = GDRegressor(random_state=0).fit(X.astype(np.float32), y)
+    settings = dict(max_iter=300, tol=None)
+    model = GDRegressor(**settings).fit(X.astype(np.float32), y)
     assert model.coef_.dtype == np.float32
     assert model.intercept_.dtype == np.float32
     assert model.predict(X.astype(np.float32)).dtype == np.float32
-    reference = GDRegressor(random_state=0).fit(X, y)
-    assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-2)
+    reference = GDRegressor(**settings).fit(X, y)
+    # Predictions, not coefficients: diabetes has nearly collinear columns,
+    # along which float32 rounding moves the coefficients but not the fit.
+    assert model.loss_curve_[-1] == pytest.approx(reference.loss_curve_[-1], rel=1e-6)
+    assert_allclose(
+        model.predict(X.astype(np.float32)), reference.predict(X), atol=3e-3 * y.std()
+    )
 
 
 def test_multi_output_equals_ridge_per_target(diabetes):
@@ -221,13 +227,14 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(diabetes):
             raise KeyboardInterrupt
         return np.ones(len(steps))
 
-    model = GDRegressor(schedule=interrupt_at_epoch_four, tol=None, random_state=0)
+    settings = dict(batch_size=256, tol=None, random_state=0)
+    model = GDRegressor(schedule=interrupt_at_epoch_four, **settings)
     with pytest.warns(UserWarning, match="interrupted at epoch 5"):
         model.fit(X, y)
     assert model.n_iter_ == 4
     assert len(model.loss_curve_) == 4
     assert np.isfinite(model.predict(X)).all()
-    reference = GDRegressor(max_iter=4, tol=None, random_state=0).fit(X, y)
+    reference = GDRegressor(max_iter=4, **settings).fit(X, y)
     assert_array_equal(model.coef_, reference.coef_)
 
 
