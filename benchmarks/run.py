@@ -193,6 +193,130 @@ def sparse_classification(n_samples, n_features, nnz_per_row, repeats):
     }  # fmt: skip
 
 
+def _objective(kind, X, y, coef, intercept, alpha):
+    scores = X @ np.ravel(coef) + np.ravel(intercept)[0]
+    penalty = 0.5 * alpha * float(np.sum(np.square(coef)))
+    if kind == "regression":
+        return 0.5 * float(np.mean((y - scores) ** 2)) + penalty
+    margins = np.where(y == 1, scores, -scores)
+    return float(np.mean(np.logaddexp(0.0, -margins))) + penalty
+
+
+def _coefficients(model):
+    if hasattr(model, "coefs_"):  # MLP with hidden_layer_sizes=()
+        return model.coefs_[0], model.intercepts_[0]
+    return model.coef_, model.intercept_
+
+
+def time_to_gap(n_samples, n_features, budget, gap=1e-3):
+    """Seconds each estimator's defaults need to bring the objective within gap.
+
+    Each estimator is fitted with its defaults and ``max_iter`` in 1, 2, 3, 5,
+    8, ... until the relative gap to the exact optimum (Ridge or
+    LogisticRegression on the same objective) is below ``gap``, its own
+    stopping rule ends the fit first, or a fit takes longer than ``budget``.
+    """
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n_samples, n_features))
+    w = rng.normal(size=n_features)
+    alpha = 1e-4
+    problems = {
+        "regression": (
+            X @ w + rng.normal(size=n_samples),
+            Ridge(alpha=alpha * n_samples),
+            {
+                "GDRegressor()": lambda m: GDRegressor(max_iter=m),
+                "SGDRegressor()": lambda m: SGDRegressor(max_iter=m),
+                "MLPRegressor(())": lambda m: MLPRegressor(
+                    hidden_layer_sizes=(), max_iter=m
+                ),
+            },
+        ),
+        "binary log_loss": (
+            (X @ w / np.sqrt(n_features) + rng.logistic(size=n_samples) > 0).astype(
+                int
+            ),
+            LogisticRegression(C=1 / (alpha * n_samples), solver="newton-cholesky"),
+            {
+                "GDClassifier()": lambda m: GDClassifier(max_iter=m),
+                "SGDClassifier(log_loss)": lambda m: SGDClassifier(
+                    loss="log_loss", max_iter=m
+                ),
+                "MLPClassifier(())": lambda m: MLPClassifier(
+                    hidden_layer_sizes=(), max_iter=m
+                ),
+            },
+        ),
+    }
+    rows = []
+    for kind, (y, exact, estimators) in problems.items():
+        exact.fit(X, y)
+        optimum = _objective(kind, X, y, exact.coef_, exact.intercept_, alpha)
+        for name, make in estimators.items():
+            reached, best, seconds = None, np.inf, 0.0
+            for max_iter in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144):
+                model = make(max_iter)
+                started = time.perf_counter()
+                model.fit(X, y)
+                seconds = time.perf_counter() - started
+                coef, intercept = _coefficients(model)
+                value = _objective(kind, X, y, coef, intercept, alpha)
+                best = min(best, (value - optimum) / optimum)
+                if best <= gap:
+                    reached = seconds
+                    break
+                if getattr(model, "n_iter_", max_iter) < max_iter or seconds > budget:
+                    break
+            rows.append(
+                {"case": kind, "estimator": name, "seconds": reached,
+                 "best_gap": best, "last_fit_seconds": seconds}
+            )  # fmt: skip
+    return {"rows": rows}
+
+
+def scaling(repeats):
+    """Per-epoch milliseconds of the default solver at batch 32 as the data grows."""
+    rows = []
+    rng = np.random.default_rng(4)
+    for n_samples, n_features in [
+        (25_000, 100), (50_000, 100), (100_000, 100), (200_000, 100),
+        (100_000, 25), (100_000, 50), (100_000, 200), (100_000, 400),
+    ]:  # fmt: skip
+        X = rng.normal(size=(n_samples, n_features))
+        y = X @ rng.normal(size=n_features)
+        ours = per_epoch(
+            gd(GDRegressor, batch_size=32, learning_rate=1e-4), X, y, repeats
+        )
+        rows.append(
+            {"n_samples": n_samples, "n_features": n_features, "ours_ms": ours * 1e3,
+             "one_pass_ms": one_pass(X, repeats) * 1e3}
+        )  # fmt: skip
+    return {"rows": rows}
+
+
+def print_gap_section(title, section):
+    print(f"\n## {title}")
+    print("| problem | defaults of | seconds to gap 1e-3 | best gap seen |")
+    print("|---|---|---|---|")
+    for r in section["rows"]:
+        seconds = "not reached" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        print(f"| {r['case']} | {r['estimator']} | {seconds} | {r['best_gap']:.1e} |")
+
+
+def print_scaling_section(title, section):
+    print(f"\n## {title}")
+    print("| n_samples | n_features | ms per epoch | one pass X @ w ms | ratio |")
+    print("|---|---|---|---|---|")
+    for r in section["rows"]:
+        ratio = r["ours_ms"] / r["one_pass_ms"]
+        print(
+            f"| {r['n_samples']} | {r['n_features']} | {r['ours_ms']:.1f} | "
+            f"{r['one_pass_ms']:.1f} | {ratio:.1f}x |"
+        )
+
+
 def print_section(title, section):
     print(f"\n## {title}")
     if "one_pass_ms" in section:
@@ -235,6 +359,13 @@ def main():
     name = f"sparse CSR {100_000 // scale} x 50000, ~100 nonzeros a row"
     results[name] = sparse_classification(100_000 // scale, 50_000, 100, args.repeats)
     print_section(name, results[name])
+    name = f"time to a 1e-3 objective gap with default settings, {n} x 100"
+    results[name] = time_to_gap(n, 100, budget=60.0 / scale)
+    print_gap_section(name, results[name])
+    if not args.quick:
+        name = "epoch time (batch 32, sgd with momentum) as the data grows"
+        results[name] = scaling(args.repeats)
+        print_scaling_section(name, results[name])
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)

@@ -336,6 +336,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             best_params = params.copy()
         stopped_early = False
         last_good = (params.copy(), state.copy())
+        best_start = None
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -350,12 +351,11 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                     params[:], state[:] = last_good
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
-                if (
-                    self._restarts_momentum
-                    and self.loss_curve_
-                    and objective > self.loss_curve_[-1]
-                ):
-                    state[0] = 0.0
+                if self._restarts_momentum:
+                    best_start = self._restart_momentum(
+                        objective, params, state, last_good[0], best_start,
+                        full_batch=batch_size >= n_rows,
+                    )  # fmt: skip
                 last_good = (params.copy(), state.copy())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
@@ -478,6 +478,33 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
     @property
     def _restarts_momentum(self):
         return self.solver in ("sgd", "nesterov") and self.momentum > 0
+
+    def _restart_momentum(
+        self, objective, params, state, start_params, best_start, *, full_batch
+    ):
+        """Reset the velocity after an epoch that started higher than the last.
+
+        ``objective`` is that of ``start_params``, where the epoch began. With
+        mini-batches it is a noisy average, so only the velocity is reset (and
+        so for the perceptron, whose criterion is lowest at w = 0). For
+        full batch it is exact: a start above the best one means the previous
+        step overshot, so training also returns to the best start (adaptive
+        restart with a monotone objective, O'Donoghue & Candes, 2015). Returns
+        the best ``(objective, start_params)`` so far.
+        """
+        if not full_batch or LOSSES[self.loss].minimised_at_zero:
+            if self.loss_curve_ and objective > self.loss_curve_[-1]:
+                state[0] = 0.0
+            return None
+        # Rounding makes equal objectives differ in the last digits; only a
+        # real rise counts, or the restarts would stall the final convergence.
+        if best_start is not None and objective > best_start[0] + 1e-12 * abs(
+            best_start[0]
+        ):
+            params[:] = best_start[1]
+            state[0] = 0.0
+            return best_start
+        return objective, start_params
 
     def _store(self, params, state, n_features, n_outputs):
         self._unpack(params, n_features, n_outputs)

@@ -53,8 +53,10 @@ momentum : float, default=0.9
     coefficient for 'sgd', the look-ahead coefficient for 'nesterov', ``beta_1``
     for 'adam', the momentum of 'rmsprop' (0 turns it off). 'adagrad' ignores it.
     For 'sgd' and 'nesterov' the velocity is reset to zero after an epoch whose
-    objective rose (adaptive restart), so momentum's oscillations neither
-    slow convergence nor end the fit early through ``tol``.
+    objective rose (adaptive restart); with full batch, where the objective
+    is exact, training also returns to the best point seen. Momentum's
+    oscillations then neither slow convergence nor end the fit early
+    through ``tol``.
 
 beta_2 : float, default=0.999
     Decay of the running mean of squared gradients for 'adam' and 'rmsprop'.

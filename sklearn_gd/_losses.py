@@ -43,6 +43,10 @@ class Loss:
         Whether targets are class labels encoded as +1 / -1.
     gives_probabilities : bool
         Whether ``predict_proba`` is defined.
+    minimised_at_zero : bool
+        Whether ``w = 0`` minimises the loss, as for the perceptron criterion:
+        its training is then judged by what it learns on the way, and a rise
+        of the objective is no reason to step back.
     """
 
     code: int
@@ -50,6 +54,7 @@ class Loss:
     curvature: float
     is_classification: bool
     gives_probabilities: bool = False
+    minimised_at_zero: bool = False
 
 
 LOSSES = {
@@ -82,7 +87,7 @@ LOSSES = {
         True,
     ),
     "squared_hinge": Loss(SQUARED_HINGE, "max(0, 1 - y p)**2", 2.0, True),
-    "perceptron": Loss(PERCEPTRON, "max(0, -y p)", 1.0, True),
+    "perceptron": Loss(PERCEPTRON, "max(0, -y p)", 1.0, True, minimised_at_zero=True),
 }
 
 REGRESSION_LOSSES = tuple(

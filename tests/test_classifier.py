@@ -170,3 +170,24 @@ def test_early_stopping_uses_stratified_validation(cancer):
     model = GDClassifier(early_stopping=True, random_state=0, batch_size=32).fit(X, y)
     assert model.best_validation_score_ > 0.9
     assert len(model.validation_scores_) == model.n_iter_
+
+
+def test_full_batch_momentum_steps_back_after_an_overshoot():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 30))
+    y = (X @ rng.normal(size=30) / 5 + rng.logistic(size=2000) > 0).astype(int)
+    model = GDClassifier(tol=None, max_iter=40).fit(X, y)
+    curve = np.array(model.loss_curve_)
+    rises = [k for k in range(1, 39) if curve[k] > curve[:k].min() * (1 + 1e-12)]
+    assert rises, "this problem is chosen to make heavy-ball momentum overshoot"
+    for k in rises:
+        # The next epoch starts again from the best point seen so far.
+        assert curve[k + 1] == curve[: k + 1].min()
+    reference = LogisticRegression(
+        C=1 / (1e-4 * len(y)), solver="newton-cholesky", tol=1e-12
+    ).fit(X, y)
+    best = np.mean(
+        np.logaddexp(0, -np.where(y == 1, 1, -1) * reference.decision_function(X))
+    )
+    best += 0.5e-4 * np.sum(reference.coef_**2)
+    assert curve[-1] == pytest.approx(best, rel=1e-6)
