@@ -3,11 +3,13 @@
 The estimators :class:`GDRegressor` and :class:`GDClassifier` train every linear
 loss with full-batch, mini-batch or per-sample gradient descent, five solvers
 (sgd with momentum, nesterov, adagrad, rmsprop, adam) and any learning-rate
-schedule, on numba-compiled kernels.
+schedule, on numba-compiled kernels. :func:`minimize` runs the same solvers
+and schedules on any differentiable function and records the path.
 """
 
 from ._base import DivergenceError
 from ._classifier import GDClassifier
+from ._minimize import minimize
 from ._regressor import GDRegressor
 from ._schedules import (
     Adaptive,
@@ -34,4 +36,5 @@ __all__ = [
     "Schedule",
     "Step",
     "WarmRestarts",
+    "minimize",
 ]
