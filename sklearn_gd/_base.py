@@ -323,7 +323,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                     momentum=self.momentum,
                     fit_intercept=self.fit_intercept,
                     l2=l2,
-                    initial_gradient=full_gradient(rows),
+                    initial_gradient=lambda: full_gradient(rows),
                     rng=rng,
                 )
             else:

@@ -100,7 +100,8 @@ def auto_learning_rate(
     """Return the step size ``learning_rate="auto"`` stands for (see module doc).
 
     ``X`` and ``sample_weight`` hold the rows with a positive weight only;
-    ``initial_gradient`` is the full gradient at the starting coefficients.
+    ``initial_gradient()`` returns the full gradient at the starting
+    coefficients (a pass over the data, so it is called only when needed).
     """
     n_rows = X.shape[0]
     weights = sample_weight.astype(np.float64)
@@ -120,7 +121,7 @@ def auto_learning_rate(
         # All rows are zero and nothing is penalised: any step is safe.
         return 1.0
     if solver in ADAPTIVE_FACTOR:
-        largest = float(np.max(np.abs(initial_gradient), initial=0.0))
+        largest = float(np.max(np.abs(initial_gradient()), initial=0.0))
         if largest == 0.0 or not np.isfinite(largest):
             return ADAPTIVE_FACTOR[solver] / smoothness
         return ADAPTIVE_FACTOR[solver] * largest / smoothness
