@@ -1,0 +1,64 @@
+"""The displays draw what they are given."""
+
+import matplotlib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_diabetes
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDRegressor, minimize
+from sklearn_gd.plot import DescentPathDisplay, LossCurveDisplay
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_loss_curve_display_draws_each_curve_and_validation(diabetes):
+    X, y = diabetes
+    plain = GDRegressor(max_iter=20, tol=None).fit(X, y)
+    stopped = GDRegressor(early_stopping=True, batch_size=32, random_state=0).fit(X, y)
+    display = LossCurveDisplay.from_estimator({"plain": plain, "early": stopped})
+    assert_allclose(display.lines_["plain"].get_ydata(), plain.loss_curve_)
+    assert display.validation_ax_ is not None
+    assert display.ax_.get_yscale() == "log"
+
+
+def test_loss_curve_display_accepts_a_pipeline(diabetes):
+    X, y = diabetes
+    pipeline = make_pipeline(StandardScaler(), GDRegressor(max_iter=5, tol=None))
+    display = LossCurveDisplay.from_estimator(pipeline.fit(X, y))
+    (line,) = display.lines_.values()
+    assert len(line.get_ydata()) == 5
+
+
+def test_descent_path_display_draws_the_minimize_path():
+    def bowl(v):
+        return 6 * v[0] ** 2 + 9 * v[1] ** 2 - 12 * v[0] - 14 * v[1] + 3
+
+    result = minimize(bowl, [2.0, -1.0], learning_rate=0.03)
+    display = DescentPathDisplay.from_result({"a": result}, bowl)
+    assert_allclose(display.lines_["a"].get_xydata(), result.path)
+    assert display.ax_.collections  # the contours
+
+
+def test_descent_path_from_estimator_follows_partial_fits(diabetes):
+    X, y = diabetes
+    settings = dict(fit_intercept=False, max_iter=10, batch_size="full", momentum=0.0)
+    display = DescentPathDisplay.from_estimator(GDRegressor(**settings), X[:, :2], y)
+    (line,) = display.lines_.values()
+    path = line.get_xydata()
+    assert path.shape == (11, 2)
+    reference = GDRegressor(**settings, tol=None).fit(X[:, :2], y)
+    assert_allclose(path[-1], reference.coef_, rtol=1e-12)
+
+
+def test_descent_path_rejects_more_than_two_parameters():
+    with pytest.raises(ValueError, match="1 or 2 parameters"):
+        DescentPathDisplay(lambda v: 0.0, {"p": np.zeros((3, 3))}).plot()
