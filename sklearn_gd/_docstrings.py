@@ -130,7 +130,7 @@ best_validation_score_ : float
 n_features_in_ : int
     Number of features seen during fit.
 
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (``n_features_in_``,)
     Names of the features, when X has string column names."""
 
 
