@@ -203,18 +203,55 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
     # -- parameters as one flat vector ----------------------------------------------
 
+    # The kernels work on the centred data X - center (see run_epoch_dense), whose
+    # intercept is intercept_ + center @ coef; the public attributes are those
+    # of X itself.
+
     def _pack(self, n_features, n_outputs, dtype):
         params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
         coef = np.asarray(self.coef_, dtype=dtype).reshape(n_outputs, n_features)
         params[: n_features * n_outputs] = coef.T.ravel()
-        params[n_features * n_outputs :] = np.asarray(self.intercept_).ravel()
+        intercept = np.asarray(self.intercept_, dtype=np.float64).ravel()
+        if self._center.shape[0]:
+            intercept = intercept + coef @ self._center
+        params[n_features * n_outputs :] = intercept
         return params
 
     def _unpack(self, params, n_features, n_outputs):
         n_coef = n_features * n_outputs
         coef = params[:n_coef].reshape(n_features, n_outputs).T.copy()
+        intercept = params[n_coef:].copy()
+        if self._center.shape[0]:
+            intercept -= (coef @ self._center).astype(intercept.dtype)
         self.coef_ = self._shape_coef(coef)
-        self.intercept_ = params[n_coef:].copy()
+        self.intercept_ = intercept
+
+    def _conditioning(self, X, sample_weight):
+        """Return ``(center, scale)`` of the descent for ``learning_rate="auto"``.
+
+        Only sgd and nesterov are conditioned: the adaptive solvers rescale
+        each coordinate themselves, and a given learning rate keeps the
+        textbook iterates. ``center`` is the weighted mean of the features
+        (empty without an intercept and for sparse data, which centring would
+        make dense). ``scale**2`` is a diagonal preconditioner: the inverse
+        weighted variance of each feature (1 for constant ones), so the descent
+        sees unit-variance features whatever their units.
+        """
+        n_features = X.shape[1]
+        ones = np.ones(n_features)
+        plain = self.solver not in ("sgd", "nesterov")
+        if plain or self.learning_rate != "auto" or sp.issparse(X):
+            return np.zeros(0), ones
+        weights = sample_weight / sample_weight.sum()
+        second = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64)
+        center = np.zeros(0)
+        variance = second
+        if self.fit_intercept:
+            center = weights @ X.astype(np.float64, copy=False)
+            variance = np.maximum(second - center**2, 0.0)
+        varies = variance > 1e-10 * second
+        scale = np.where(varies, 1.0 / np.sqrt(np.where(varies, variance, 1.0)), 1.0)
+        return center, scale
 
     def _shape_coef(self, coef):
         return coef
@@ -257,6 +294,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
         keep_state = incremental and hasattr(self, "_solver_state")
         reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
+        if not keep_state:
+            self._center, self._feature_scale = self._conditioning(X, sample_weight)
         if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
             raise ValueError(
                 f"The fitted coef_ has {np.size(self.coef_)} values but X has "
@@ -303,7 +342,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             sample_weight = sample_weight[permutation]
             rows = np.arange(n_rows, dtype=np.intp)
         run_epoch, full_gradient = self._epoch_runner(
-            X, Y, sample_weight, params, state, l2, l1
+            X, Y, sample_weight, params, state, l2, l1, n_outputs
         )
         # The objective at the start, against which explosive growth is judged,
         # on at most 1024 evenly spread rows.
@@ -325,6 +364,10 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                     l2=l2,
                     initial_gradient=lambda: full_gradient(rows),
                     rng=rng,
+                    center=self._center
+                    if self._center.shape[0]
+                    else np.zeros(n_features),
+                    scale=self._feature_scale,
                 )
             else:
                 self.learning_rate_ = float(self.learning_rate)
@@ -436,7 +479,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         order = (starts[:, None] + np.arange(ROW_BLOCK)).ravel()
         return order[(order >= 0) & (order < n_rows)].astype(np.intp)
 
-    def _epoch_runner(self, X, Y, sample_weight, params, state, l2, l1):
+    def _epoch_runner(self, X, Y, sample_weight, params, state, l2, l1, n_outputs):
         """Return the functions ``run`` and ``full_gradient`` over the training data.
 
         ``run(order, learning_rates, batch_size, scratch=False)`` runs the
@@ -444,12 +487,17 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         place, or on copies when ``scratch`` is True. ``full_gradient(rows)``
         returns the gradient of the smooth part of the objective at ``params``.
         """
+        dtype = params.dtype
+        precond = np.ones(params.shape[0], dtype=dtype)
+        precond[: X.shape[1] * n_outputs] = np.repeat(self._feature_scale**2, n_outputs)
         if sp.issparse(X):
             kernel = run_epoch_csr
             data = (X.data, X.indices, X.indptr, Y, sample_weight)
+            conditioning = (precond,)
         else:
             kernel = run_epoch_dense
             data = (X, Y, sample_weight)
+            conditioning = (self._center.astype(dtype), precond)
         settings = (
             self.fit_intercept, LOSSES[self.loss].code, self._is_multinomial,
             self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
@@ -461,15 +509,17 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             )
             return kernel(
                 *data, order, batch_size, learning_rates, own_params, own_state,
-                self.t_, *settings,
+                self.t_, *settings, *conditioning,
             )  # fmt: skip
 
         def full_gradient(rows):
-            # One plain gradient step of size 1 on a copy moves it by -gradient.
+            # One plain gradient step of size 1 on a copy moves it by -gradient
+            # (in the coordinates of the descent; the adaptive solvers that ask
+            # for it have no preconditioner).
             probe = params.copy()
             kernel(
                 *data, rows, rows.shape[0], np.ones(1), probe, np.zeros_like(state),
-                0, *settings[:4], SOLVERS["sgd"], 0.0, 0.0, l2, 0.0,
+                0, *settings[:4], SOLVERS["sgd"], 0.0, 0.0, l2, 0.0, *conditioning,
             )  # fmt: skip
             return params - probe
 

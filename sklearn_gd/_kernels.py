@@ -62,15 +62,27 @@ def run_epoch_dense(
     beta_2,
     l2,
     l1,
+    center,
+    precond,
 ):
-    """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``."""
+    """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``.
+
+    With ``center`` (a vector ``mu`` of length n_features, or empty for none)
+    the parameters are those of the centred data ``X - mu``: the intercept
+    slot holds ``b' = b + mu @ w``, predictions are ``x @ w + b' - mu @ w`` and
+    the coefficient gradient is ``sum dL/dp (x - mu)``. The optimum is the same;
+    only the descent is better conditioned. ``precond`` is the solver's
+    diagonal preconditioner (see :func:`sklearn_gd._solvers.solver_step`).
+    """
     n_features = X.shape[1]
     n_outputs = Y.shape[1]
     n_coef = n_features * n_outputs
     n_active = n_coef + n_outputs if fit_intercept else n_coef
+    centred = center.shape[0] > 0
     grad = np.zeros(params.shape[0], dtype=params.dtype)
     p = np.empty(n_outputs, dtype=params.dtype)
     dp = np.empty(n_outputs, dtype=params.dtype)
+    offset = np.zeros(n_outputs, dtype=params.dtype)
     n_rows = order.shape[0]
     objective = 0.0
     n_updates = 0
@@ -79,13 +91,20 @@ def run_epoch_dense(
         stop = min(start + batch_size, n_rows)
         grad[:] = 0.0
         batch_loss = 0.0
+        for k in range(n_outputs):
+            offset[k] = params[n_coef + k]
+        if centred:
+            for j in range(n_features):
+                base = j * n_outputs
+                for k in range(n_outputs):
+                    offset[k] -= center[j] * params[base + k]
         for position in range(start, stop):
             i = order[position]
             weight = sample_weight[i]
             if weight == 0.0:
                 continue
             for k in range(n_outputs):
-                p[k] = params[n_coef + k]
+                p[k] = offset[k]
             if n_outputs == 1:
                 acc = p[0]
                 for j in range(n_features):
@@ -112,12 +131,17 @@ def run_epoch_dense(
                         grad[base + k] += xij * dp[k]
             for k in range(n_outputs):
                 grad[n_coef + k] += dp[k]
+        if centred:
+            for j in range(n_features):
+                base = j * n_outputs
+                for k in range(n_outputs):
+                    grad[base + k] -= center[j] * grad[n_coef + k]
         lr = learning_rates[batch]
         batch += 1
         scale = 1.0 / (stop - start)
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
-            momentum, beta_2, l2, l1, state,
+            momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
         batch_objective = batch_loss * scale + penalty
         if not np.isfinite(batch_objective):
@@ -151,6 +175,7 @@ def run_epoch_csr(
     beta_2,
     l2,
     l1,
+    precond,
 ):
     """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
 
@@ -158,7 +183,7 @@ def run_epoch_csr(
     SGD without L1 takes :func:`_run_epoch_csr_scaled`, whose steps cost only
     the stored entries too; other solvers update every coefficient per batch.
     """
-    if solver == SGD and momentum == 0.0 and l1 == 0.0:
+    if solver == SGD and momentum == 0.0 and l1 == 0.0 and np.all(precond == 1.0):
         return _run_epoch_csr_scaled(
             data, indices, indptr, Y, sample_weight, order, batch_size,
             learning_rates, params, fit_intercept, loss_code, multinomial,
@@ -205,7 +230,7 @@ def run_epoch_csr(
         scale = 1.0 / (stop - start)
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
-            momentum, beta_2, l2, l1, state,
+            momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
         batch_objective = batch_loss * scale + penalty
         if not np.isfinite(batch_objective):

@@ -38,39 +38,44 @@ _MAX_ROWS_FOR_SPECTRUM = 20_000
 _POWER_ITERATIONS = 50
 
 
-def _squared_row_norms(X):
-    if sp.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-    X = np.asarray(X, dtype=np.float64)
-    return np.einsum("ij,ij->i", X, X)
+class _Transformed:
+    """The matrix ``Z = (X - center) * scale`` without forming it (X may be sparse)."""
+
+    def __init__(self, X, center, scale):
+        self.X = X
+        self.center = center
+        self.scale = scale
+
+    def matvec(self, vector):
+        scaled = self.scale * vector
+        return self.X @ scaled - float(self.center @ scaled)
+
+    def rmatvec(self, vector):
+        return self.scale * (self.X.T @ vector - self.center * vector.sum())
+
+    def squared_row_norms(self):
+        squares = self.scale**2
+        if sp.issparse(self.X):
+            plain = np.asarray(self.X.multiply(self.X) @ squares).ravel()
+        else:
+            plain = np.einsum("ij,ij,j->i", self.X, self.X, squares)
+        cross = self.X @ (squares * self.center)
+        return plain - 2.0 * cross + float(squares @ self.center**2)
 
 
-def largest_gram_eigenvalue(X, weights, fit_intercept, rng):
-    """Return the largest eigenvalue of ``A^T diag(weights) A`` with ``A = [X, 1]``.
-
-    On more than 20,000 rows the estimate uses a weighted random subsample.
-    """
-    n_rows = X.shape[0]
-    if n_rows > _MAX_ROWS_FOR_SPECTRUM:
-        rows = rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False)
-        X = X[np.sort(rows)]
-        weights = weights[np.sort(rows)]
-        weights = weights / weights.sum()
-    if sp.issparse(X):
-        X = X.astype(np.float64)
-    else:
-        X = np.asarray(X, dtype=np.float64)
-    n_features = X.shape[1]
+def largest_gram_eigenvalue(Z, weights, fit_intercept):
+    """Return the largest eigenvalue of ``A^T diag(weights) A`` with ``A = [Z, 1]``."""
+    n_features = Z.scale.shape[0]
     vector = np.ones(n_features + int(fit_intercept))
     vector /= np.linalg.norm(vector)
     eigenvalue = 0.0
     for _ in range(_POWER_ITERATIONS):
-        projected = X @ vector[:n_features]
+        projected = Z.matvec(vector[:n_features])
         if fit_intercept:
             projected = projected + vector[-1]
         weighted = weights * projected
         image = np.empty_like(vector)
-        image[:n_features] = X.T @ weighted
+        image[:n_features] = Z.rmatvec(weighted)
         if fit_intercept:
             image[-1] = weighted.sum()
         norm = np.linalg.norm(image)
@@ -96,20 +101,30 @@ def auto_learning_rate(
     l2,
     initial_gradient,
     rng,
+    center,
+    scale,
 ):
     """Return the step size ``learning_rate="auto"`` stands for (see module doc).
 
     ``X`` and ``sample_weight`` hold the rows with a positive weight only;
     ``initial_gradient()`` returns the full gradient at the starting
     coefficients (a pass over the data, so it is called only when needed).
+    The descent runs on ``(X - center) * scale`` (see the kernels), so the
+    smoothness constants are those of that matrix.
     """
     n_rows = X.shape[0]
     weights = sample_weight.astype(np.float64)
     weights = weights / weights.sum()
+    Z = _Transformed(X, center, scale)
     # A row enters a batch's gradient with its weight relative to the mean weight.
-    squared_norms = (_squared_row_norms(X) + float(fit_intercept)) * weights * n_rows
-    l_max = curvature * float(squared_norms.max()) + l2
-    l_full = curvature * largest_gram_eigenvalue(X, weights, fit_intercept, rng) + l2
+    squared_norms = (Z.squared_row_norms() + float(fit_intercept)) * weights * n_rows
+    l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
+    l_max = curvature * float(squared_norms.max()) + l2_scaled
+    if n_rows > _MAX_ROWS_FOR_SPECTRUM:
+        sample = np.sort(rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False))
+        Z.X = X[sample]
+        weights = weights[sample] / weights[sample].sum()
+    l_full = curvature * largest_gram_eigenvalue(Z, weights, fit_intercept) + l2_scaled
     b = min(batch_size, n_rows)
     if b >= n_rows:
         smoothness = l_full

@@ -145,6 +145,7 @@ def minimize(
 
     value_and_gradient = _gradient_function(counted, jac, args)
     state = init_solver_state(x.shape[0], np.float64)
+    unit = np.ones(x.shape[0])  # no preconditioner: the textbook update
     value, gradient = value_and_gradient(x.copy())
     if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
         raise ValueError(f"fun or its gradient is not finite at x0={x0!r}.")
@@ -159,7 +160,7 @@ def minimize(
         rate = learning_rate * factor * schedule.multipliers([nit], [nit], max_iter)[0]
         solver_step(
             SOLVERS[solver], x, gradient, 1.0, 0, x.shape[0], rate, nit, momentum,
-            beta_2, 0.0, 0.0, state,
+            beta_2, 0.0, 0.0, state, unit,
         )  # fmt: skip
         value, gradient = value_and_gradient(x.copy())
         if not (np.isfinite(value) and np.all(np.isfinite(gradient))):

@@ -70,7 +70,7 @@ def _shrink(w, threshold):
 @njit(cache=True, nogil=True, inline="always", fastmath=FASTMATH)
 def _step_range(
     solver, params, grad, grad_scale, start, stop, lr, momentum, beta_2,
-    bias_1, bias_2, l2, l1, state,
+    bias_1, bias_2, l2, l1, state, precond,
 ):  # fmt: skip
     """Update ``params[start:stop]``; ``l2`` and ``l1`` are 0 for unpenalised ones.
 
@@ -80,22 +80,23 @@ def _step_range(
     if solver == SGD:
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
-            v = momentum * state[0, j] - lr * g
+            rate = lr * precond[j]
+            v = momentum * state[0, j] - rate * g
             w = params[j] + v
             if l1 > 0.0:
-                shifted = _shrink(w, lr * l1)
+                shifted = _shrink(w, rate * l1)
                 v += shifted - w
                 w = shifted
             state[0, j] = v
             params[j] = w
     elif solver == NESTEROV:
-        look = (1.0 + momentum) * lr
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
-            v = momentum * state[0, j] - lr * g
-            w = params[j] + momentum * v - lr * g
+            rate = lr * precond[j]
+            v = momentum * state[0, j] - rate * g
+            w = params[j] + momentum * v - rate * g
             if l1 > 0.0:
-                shifted = _shrink(w, look * l1)
+                shifted = _shrink(w, (1.0 + momentum) * rate * l1)
                 v += (shifted - w) / (1.0 + momentum)
                 w = shifted
             state[0, j] = v
@@ -158,12 +159,16 @@ def solver_step(
     l2,
     l1,
     state,
+    precond,
 ):
     """Take one step on ``params[:n_active]`` from ``grad * grad_scale``.
 
     The first ``n_penalized`` parameters carry the penalty: ``l2 * w`` is added
     to their gradient, and after the step they are soft-thresholded by ``l1``
-    times their own step size (the proximal step of the L1 norm). Returns the
+    times their own step size (the proximal step of the L1 norm). For sgd and
+    nesterov, ``precond[j]`` multiplies the learning rate of parameter ``j``
+    (a diagonal preconditioner; ones for the textbook update); the adaptive
+    solvers scale their coordinates themselves and ignore it. Returns the
     penalty ``l2 / 2 * ||w||^2 + l1 * ||w||_1`` of the parameters before the step.
     """
     penalty = 0.0
@@ -177,10 +182,10 @@ def solver_step(
         bias_2 = 1.0 - beta_2 ** (t + 1)
     _step_range(
         solver, params, grad, grad_scale, 0, n_penalized, lr, momentum, beta_2,
-        bias_1, bias_2, l2, l1, state,
+        bias_1, bias_2, l2, l1, state, precond,
     )  # fmt: skip
     _step_range(
         solver, params, grad, grad_scale, n_penalized, n_active, lr, momentum,
-        beta_2, bias_1, bias_2, 0.0, 0.0, state,
+        beta_2, bias_1, bias_2, 0.0, 0.0, state, precond,
     )  # fmt: skip
     return penalty

@@ -62,9 +62,14 @@ def reference_epoch(
     beta_2,
     l2,
     l1,
+    center=None,
+    precond=None,
     eps=1e-8,
 ):
     """Run one epoch in numpy; W is (n_features, n_outputs). Returns the new values.
+
+    With ``center`` the data are ``X - center`` and ``b`` is the intercept of the
+    centred data; ``precond`` multiplies the rates of sgd and nesterov.
 
     ``state`` holds arrays ``v`` and ``s`` shaped like the parameters (W and b
     stacked as rows). Returns ``(W, b, state, mean objective over batches)``.
@@ -77,10 +82,13 @@ def reference_epoch(
     active = np.ones_like(theta, dtype=bool)
     if not fit_intercept:
         active[-1] = False
+    mu = np.zeros(X.shape[1]) if center is None or len(center) == 0 else center
+    # Per-parameter rate multipliers of sgd / nesterov, shaped like theta.
+    rates = np.ones_like(theta) if precond is None else precond.reshape(theta.shape)
     objectives = []
     for batch, start in enumerate(range(0, len(order), batch_size)):
         rows = order[start : start + batch_size]
-        Xb, Yb, sb = X[rows], Y[rows], sample_weight[rows][:, None]
+        Xb, Yb, sb = X[rows] - mu, Y[rows], sample_weight[rows][:, None]
         P = Xb @ theta[:-1] + theta[-1]
         value, dP = loss_derivative(loss, Yb, P, epsilon)
         grad = np.vstack([Xb.T @ (sb * dP), (sb * dP).sum(axis=0)]) / len(rows)
@@ -90,13 +98,13 @@ def reference_epoch(
         lr = learning_rates[batch]
         v_before, s_before = v, s
         if solver == "sgd":
-            v = momentum * v - lr * grad
+            v = momentum * v - lr * rates * grad
             new = theta + v
-            step = np.full_like(theta, lr)
+            step = lr * rates
         elif solver == "nesterov":
-            v = momentum * v - lr * grad
-            new = theta + momentum * v - lr * grad
-            step = np.full_like(theta, (1 + momentum) * lr)
+            v = momentum * v - lr * rates * grad
+            new = theta + momentum * v - lr * rates * grad
+            step = (1 + momentum) * lr * rates
         elif solver == "adagrad":
             s = s + grad**2
             step = lr / (np.sqrt(s) + eps)

@@ -35,7 +35,7 @@ def _multinomial_problem(n_classes, dtype, rng):
 
 def _run_both(
     X, Y, weights, *, loss, multinomial, solver, batch_size, sparse, skip_state=False,
-    **kw,
+    center=None, precond=None, **kw,
 ):  # fmt: skip
     rng = np.random.default_rng(1)
     n_outputs = Y.shape[1]
@@ -53,8 +53,11 @@ def _run_both(
         params[:-n_outputs].reshape(N_FEATURES, n_outputs).astype(np.float64),
         params[-n_outputs:].astype(np.float64),
         [moment.reshape(N_FEATURES + 1, n_outputs) for moment in state], t,
-        loss="multinomial" if multinomial else loss, solver=solver, **kw,
+        loss="multinomial" if multinomial else loss, solver=solver,
+        center=center, precond=precond, **kw,
     )  # fmt: skip
+    center = np.zeros(0, dtype=dtype) if center is None else center.astype(dtype)
+    precond = np.ones(n_params, dtype=dtype) if precond is None else precond
     args = (
         weights, order, batch_size, learning_rates, params, state, t,
         kw["fit_intercept"], LOSSES[loss].code, multinomial, kw["epsilon"],
@@ -63,10 +66,12 @@ def _run_both(
     if sparse:
         Xs = sp.csr_matrix(X)
         objective, n_updates, finite = run_epoch_csr(
-            Xs.data, Xs.indices, Xs.indptr, Y, *args
+            Xs.data, Xs.indices, Xs.indptr, Y, *args, precond.astype(dtype)
         )
     else:
-        objective, n_updates, finite = run_epoch_dense(X, Y, *args)
+        objective, n_updates, finite = run_epoch_dense(
+            X, Y, *args, center, precond.astype(dtype)
+        )
     assert finite
     assert n_updates == n_batches
     rtol = 1e-4 if dtype == np.float32 else 1e-10
@@ -139,7 +144,7 @@ def test_kernel_reports_non_finite_loss_and_stops():
     objective, n_updates, finite = run_epoch_dense(
         X, Y, np.ones(1), np.array([0], dtype=np.intp), 1, np.array([1.0]), params,
         state, 0, True, LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"],
-        0.0, 0.999, 0.0, 0.0,
+        0.0, 0.999, 0.0, 0.0, np.zeros(0), np.ones(3),
     )  # fmt: skip
     assert not finite
     assert n_updates == 0
@@ -155,7 +160,8 @@ def test_kernel_does_not_write_into_read_only_inputs():
     params = np.zeros(N_FEATURES + 1)
     run_epoch_dense(
         X, Y, weights, order, 4, np.full(6, 0.1), params, np.zeros((2, N_FEATURES + 1)),
-        0, True, 0, False, 0.1, 0, 0.9, 0.999, 0.0, 0.0,
+        0, True, 0, False, 0.1, 0, 0.9, 0.999, 0.0, 0.0, np.zeros(0),
+        np.ones(N_FEATURES + 1),
     )  # fmt: skip
     assert np.abs(params).sum() > 0
 
@@ -171,4 +177,18 @@ def test_scaled_sparse_sgd_matches_reference(batch_size, loss):
         X, Y, weights, loss=loss, multinomial=False, solver="sgd",
         batch_size=batch_size, sparse=True, fit_intercept=True, l2=0.3, l1=0.0,
         skip_state=True, **settings,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("solver", ["sgd", "nesterov", "adam"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_centred_and_preconditioned_kernel_matches_reference(solver, n_outputs):
+    rng = np.random.default_rng(6)
+    X, Y, weights = _problem("squared_error", n_outputs, np.float64, rng)
+    X = X * [1.0, 100.0, 0.01, 3.0, 1.0] + 5.0
+    n_params = N_FEATURES * n_outputs + n_outputs
+    _run_both(
+        X, Y, weights, loss="squared_error", multinomial=False, solver=solver,
+        batch_size=6, sparse=False, fit_intercept=True, l2=0.01, l1=0.01,
+        center=X.mean(axis=0), precond=rng.uniform(0.5, 2.0, n_params), **SETTINGS,
     )  # fmt: skip
