@@ -229,24 +229,25 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
     def _conditioning(self, X, sample_weight):
         """Return ``(center, scale)`` of the descent for ``learning_rate="auto"``.
 
-        Only sgd and nesterov are conditioned: the adaptive solvers rescale
-        each coordinate themselves, and a given learning rate keeps the
-        textbook iterates. ``center`` is the weighted mean of the features
-        (empty without an intercept and for sparse data, which centring would
-        make dense). ``scale**2`` is a diagonal preconditioner: the inverse
-        weighted variance of each feature (1 for constant ones), so the descent
-        sees unit-variance features whatever their units.
+        The descent then runs, in effect, on the features ``(X - center) *
+        scale`` of unit variance, whatever their units; the optimum is the
+        same. ``center`` is the weighted mean of the features for sgd and
+        nesterov with an intercept (empty otherwise, and for sparse data,
+        which centring would make dense; the adaptive solvers' normalised
+        steps would turn the rounding noise of a centred intercept's zero
+        gradient into drift). ``scale`` is the inverse weighted standard
+        deviation (root mean square without centring) of each feature, 1 for
+        constant ones. A given learning rate keeps the textbook iterates.
         """
         n_features = X.shape[1]
         ones = np.ones(n_features)
-        plain = self.solver not in ("sgd", "nesterov")
-        if plain or self.learning_rate != "auto" or sp.issparse(X):
+        if self.learning_rate != "auto" or sp.issparse(X):
             return np.zeros(0), ones
         weights = sample_weight / sample_weight.sum()
         second = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64)
         center = np.zeros(0)
         variance = second
-        if self.fit_intercept:
+        if self.fit_intercept and self.solver in ("sgd", "nesterov"):
             center = weights @ X.astype(np.float64, copy=False)
             variance = np.maximum(second - center**2, 0.0)
         varies = variance > 1e-10 * second
@@ -317,6 +318,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             self.loss_curve_ = []
             self.lr_curve_ = []
             self._plateau_factor = 1.0
+            self._restarted = False
             self._best_loss = np.inf
             self._no_improvement = 0
             self._schedule = resolve_schedule(self.schedule)
@@ -380,6 +382,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         stopped_early = False
         last_good = (params.copy(), state.copy())
         best_start = None
+        full_batch = batch_size >= n_rows
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -394,11 +397,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                     params[:], state[:] = last_good
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
-                if self._restarts_momentum:
-                    best_start = self._restart_momentum(
-                        objective, params, state, last_good[0], best_start,
-                        full_batch=batch_size >= n_rows,
-                    )  # fmt: skip
+                best_start = self._after_epoch(
+                    objective, params, state, last_good[0], best_start, full_batch
+                )
                 last_good = (params.copy(), state.copy())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
@@ -438,6 +439,12 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             stopped_early = True
         if tracking_best:
             params[:] = best_params
+        elif best_start is not None and not incremental:
+            # The last step is not judged by any epoch: keep the best start if
+            # it ended higher (full batch, where objectives are exact).
+            final = run_epoch(rows, np.zeros(1), n_rows, scratch=True)[0]
+            if self._rose(final, best_start[0]):
+                params[:] = best_start[1]
         self._store(params, state, n_features, n_outputs)
         if not tracking_best and self.tol is not None:
             self.best_loss_ = float(self._best_loss)
@@ -489,7 +496,13 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         """
         dtype = params.dtype
         precond = np.ones(params.shape[0], dtype=dtype)
-        precond[: X.shape[1] * n_outputs] = np.repeat(self._feature_scale**2, n_outputs)
+        # Plain gradient steps on features scaled by ``scale`` are steps scaled
+        # by scale**2 in the original coefficients; the adaptive solvers'
+        # normalised steps only take the scale itself.
+        power = 2 if self.solver in ("sgd", "nesterov") else 1
+        precond[: X.shape[1] * n_outputs] = np.repeat(
+            self._feature_scale**power, n_outputs
+        )
         if sp.issparse(X):
             kernel = run_epoch_csr
             data = (X.data, X.indices, X.indptr, Y, sample_weight)
@@ -529,31 +542,43 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
     def _restarts_momentum(self):
         return self.solver in ("sgd", "nesterov") and self.momentum > 0
 
-    def _restart_momentum(
-        self, objective, params, state, start_params, best_start, *, full_batch
-    ):
-        """Reset the velocity after an epoch that started higher than the last.
-
-        ``objective`` is that of ``start_params``, where the epoch began. With
-        mini-batches it is a noisy average, so only the velocity is reset (and
-        so for the perceptron, whose criterion is lowest at w = 0). For
-        full batch it is exact: a start above the best one means the previous
-        step overshot, so training also returns to the best start (adaptive
-        restart with a monotone objective, O'Donoghue & Candes, 2015). Returns
-        the best ``(objective, start_params)`` so far.
-        """
-        if not full_batch or LOSSES[self.loss].minimised_at_zero:
-            if self.loss_curve_ and objective > self.loss_curve_[-1]:
-                state[0] = 0.0
-            return None
+    @staticmethod
+    def _rose(objective, best):
         # Rounding makes equal objectives differ in the last digits; only a
         # real rise counts, or the restarts would stall the final convergence.
-        if best_start is not None and objective > best_start[0] + 1e-12 * abs(
-            best_start[0]
-        ):
-            params[:] = best_start[1]
-            state[0] = 0.0
+        return objective > best + 1e-12 * abs(best)
+
+    def _after_epoch(self, objective, params, state, start_params, best_start, full):
+        """Restart momentum after a rise; return the best ``(objective, start)``.
+
+        ``objective`` is that of ``start_params``, where the epoch began. With
+        mini-batches it is a noisy average, so sgd and nesterov only reset
+        their velocity when it rises (and so for the perceptron, whose
+        criterion is lowest at w = 0). For full batch it is exact: the best
+        start is tracked for every solver (the fit ends there if it ends
+        higher), and for sgd and nesterov a start above the best means the
+        previous step overshot, so training returns to the best start with
+        zero velocity (adaptive restart with a monotone objective, O'Donoghue
+        & Candes, 2015). If the step after such a return rises too, the
+        learning rate is halved (backtracking), which non-smooth losses need.
+        """
+        if not full or LOSSES[self.loss].minimised_at_zero:
+            if self._restarts_momentum and self.loss_curve_:
+                if objective > self.loss_curve_[-1]:
+                    state[0] = 0.0
+            return None
+        if best_start is not None and self._rose(objective, best_start[0]):
+            if self._restarts_momentum:
+                if self._restarted:
+                    # Even a step without velocity went up: it was too long.
+                    self._plateau_factor *= 0.5
+                params[:] = best_start[1]
+                state[0] = 0.0
+                self._restarted = True
             return best_start
+        if best_start is not None and objective >= best_start[0]:
+            return best_start  # back at the best start after a return to it
+        self._restarted = False
         return objective, start_params
 
     def _store(self, params, state, n_features, n_outputs):

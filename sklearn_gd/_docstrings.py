@@ -36,7 +36,8 @@ learning_rate : 'auto' or float, default='auto'
     curvature), times ``1 - momentum`` for mini-batches; for the adaptive
     solvers, whose first step moves every coefficient by about the learning
     rate, the largest coordinate of the starting gradient over ``L_b``
-    (times 0.03 for 'rmsprop' and 'adam'). The value used is stored in
+    (times 0.03 for 'adam', and 0.03 * (1 - momentum) for 'rmsprop', whose
+    momentum sums normalised gradients). The value used is stored in
     ``learning_rate_``. For 'sgd' and 'nesterov' on dense data, 'auto' also
     centres the features (an exact change of the intercept's coordinates)
     and scales each feature's step by the inverse of its variance (a diagonal

@@ -24,7 +24,8 @@ the largest coordinate move of a safe plain gradient step from the start,
 ``max_j |g_j(w_0)| / L_b``, times 1 for adagrad (whose steps shrink as
 ``1 / sqrt(t)`` by themselves) and 0.03 for rmsprop and adam (which keep
 their step size, so start smaller; these factors were chosen on regression
-and classification data sets with scaled and unscaled targets).
+and classification data sets with scaled and unscaled targets). RMSprop's
+momentum sums normalised gradients, so its step also gets ``1 - momentum``.
 
 Only rows with a positive weight count, and weighted statistics are used, so an
 integer weight gives the same step as repeating the row.
@@ -136,10 +137,14 @@ def auto_learning_rate(
         # All rows are zero and nothing is penalised: any step is safe.
         return 1.0
     if solver in ADAPTIVE_FACTOR:
+        factor = ADAPTIVE_FACTOR[solver]
+        if solver == "rmsprop":
+            # Its momentum sums normalised gradients: steps grow 1 / (1 - momentum).
+            factor *= 1.0 - momentum
         largest = float(np.max(np.abs(initial_gradient()), initial=0.0))
         if largest == 0.0 or not np.isfinite(largest):
-            return ADAPTIVE_FACTOR[solver] / smoothness
-        return ADAPTIVE_FACTOR[solver] * largest / smoothness
+            return factor / smoothness
+        return factor * largest / smoothness
     if b >= n_rows:
         return 1.0 / smoothness
     return (1.0 - momentum) / smoothness

@@ -4,8 +4,8 @@ Every solver updates a flat float vector of parameters in place from a gradient
 ``g`` with learning rate ``lr`` (``t`` counts updates, from 0):
 
 =========  =================================================================
-sgd        heavy ball: ``v = momentum * v - lr * g;  w += v``
-nesterov   ``v = momentum * v - lr * g;  w += momentum * v - lr * g``
+sgd        heavy ball: ``v = momentum * v + g;  w -= lr * v``
+nesterov   ``v = momentum * v + g;  w -= lr * (g + momentum * v)``
 adagrad    ``G += g**2;  w -= lr * g / (sqrt(G) + eps)``
 rmsprop    ``s = beta_2 * s + (1 - beta_2) * g**2``; with momentum
            ``v = momentum * v + g / (sqrt(s) + eps);  w -= lr * v``,
@@ -22,6 +22,12 @@ nesterov, ``lr / (sqrt(s) + eps)`` per coordinate for the adaptive solvers), and
 the momentum buffer absorbs the shift this makes. Only then is a fixed point of
 the iteration (zero velocity) a solution of the penalised problem itself;
 without it momentum would solve the problem for ``l1 * (1 - momentum)``.
+
+The velocity ``v`` is kept in gradient units and the learning rate applied at
+the step (PyTorch's convention): with a constant rate this is the same
+iteration as ``v = momentum * v - lr * g; w += v``, but when a schedule
+lowers the rate the step shrinks at once instead of coasting on velocity
+gathered at the old rate (with a rate annealed to 0 the iterate stops).
 
 The same :func:`solver_step` trains the estimators and runs
 :func:`sklearn_gd.minimize`, so there is one Adam in the code base.
@@ -81,11 +87,11 @@ def _step_range(
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
             rate = lr * precond[j]
-            v = momentum * state[0, j] - rate * g
-            w = params[j] + v
-            if l1 > 0.0:
+            v = momentum * state[0, j] + g
+            w = params[j] - rate * v
+            if l1 > 0.0 and rate > 0.0:
                 shifted = _shrink(w, rate * l1)
-                v += shifted - w
+                v -= (shifted - w) / rate
                 w = shifted
             state[0, j] = v
             params[j] = w
@@ -93,11 +99,12 @@ def _step_range(
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
             rate = lr * precond[j]
-            v = momentum * state[0, j] - rate * g
-            w = params[j] + momentum * v - rate * g
-            if l1 > 0.0:
-                shifted = _shrink(w, (1.0 + momentum) * rate * l1)
-                v += (shifted - w) / (1.0 + momentum)
+            v = momentum * state[0, j] + g
+            w = params[j] - rate * (g + momentum * v)
+            if l1 > 0.0 and rate > 0.0:
+                look = (1.0 + momentum) * rate
+                shifted = _shrink(w, look * l1)
+                v -= (shifted - w) / look
                 w = shifted
             state[0, j] = v
             params[j] = w
@@ -105,7 +112,7 @@ def _step_range(
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
             s = state[1, j] + g * g
-            step = lr / (np.sqrt(s) + EPS)
+            step = lr * precond[j] / (np.sqrt(s) + EPS)
             w = params[j] - step * g
             if l1 > 0.0:
                 w = _shrink(w, step * l1)
@@ -116,26 +123,27 @@ def _step_range(
             g = grad[j] * grad_scale + l2 * params[j]
             s = beta_2 * state[1, j] + (1.0 - beta_2) * g * g
             root = np.sqrt(s) + EPS
+            rate = lr * precond[j]
             state[1, j] = s
             if momentum > 0.0:
                 v = momentum * state[0, j] + g / root
-                w = params[j] - lr * v
-                if l1 > 0.0 and lr > 0.0:
-                    shifted = _shrink(w, lr / root * l1)
-                    v -= (shifted - w) / lr
+                w = params[j] - rate * v
+                if l1 > 0.0 and rate > 0.0:
+                    shifted = _shrink(w, rate / root * l1)
+                    v -= (shifted - w) / rate
                     w = shifted
                 state[0, j] = v
             else:
-                w = params[j] - lr / root * g
+                w = params[j] - rate / root * g
                 if l1 > 0.0:
-                    w = _shrink(w, lr / root * l1)
+                    w = _shrink(w, rate / root * l1)
             params[j] = w
     else:  # ADAM
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
             m = momentum * state[0, j] + (1.0 - momentum) * g
             s = beta_2 * state[1, j] + (1.0 - beta_2) * g * g
-            step = lr / (np.sqrt(s / bias_2) + EPS)
+            step = lr * precond[j] / (np.sqrt(s / bias_2) + EPS)
             w = params[j] - step * (m / bias_1)
             if l1 > 0.0:
                 w = _shrink(w, step * l1)
@@ -165,10 +173,9 @@ def solver_step(
 
     The first ``n_penalized`` parameters carry the penalty: ``l2 * w`` is added
     to their gradient, and after the step they are soft-thresholded by ``l1``
-    times their own step size (the proximal step of the L1 norm). For sgd and
-    nesterov, ``precond[j]`` multiplies the learning rate of parameter ``j``
-    (a diagonal preconditioner; ones for the textbook update); the adaptive
-    solvers scale their coordinates themselves and ignore it. Returns the
+    times their own step size (the proximal step of the L1 norm).
+    ``precond[j]`` multiplies the learning rate of parameter ``j`` (a diagonal
+    preconditioner; ones for the textbook update). Returns the
     penalty ``l2 / 2 * ||w||^2 + l1 * ||w||_1`` of the parameters before the step.
     """
     penalty = 0.0

@@ -69,7 +69,7 @@ def reference_epoch(
     """Run one epoch in numpy; W is (n_features, n_outputs). Returns the new values.
 
     With ``center`` the data are ``X - center`` and ``b`` is the intercept of the
-    centred data; ``precond`` multiplies the rates of sgd and nesterov.
+    centred data; ``precond`` multiplies every solver's rate per parameter.
 
     ``state`` holds arrays ``v`` and ``s`` shaped like the parameters (W and b
     stacked as rows). Returns ``(W, b, state, mean objective over batches)``.
@@ -98,30 +98,30 @@ def reference_epoch(
         lr = learning_rates[batch]
         v_before, s_before = v, s
         if solver == "sgd":
-            v = momentum * v - lr * rates * grad
-            new = theta + v
+            v = momentum * v + grad
+            new = theta - lr * rates * v
             step = lr * rates
         elif solver == "nesterov":
-            v = momentum * v - lr * rates * grad
-            new = theta + momentum * v - lr * rates * grad
+            v = momentum * v + grad
+            new = theta - lr * rates * (grad + momentum * v)
             step = (1 + momentum) * lr * rates
         elif solver == "adagrad":
             s = s + grad**2
-            step = lr / (np.sqrt(s) + eps)
+            step = lr * rates / (np.sqrt(s) + eps)
             new = theta - step * grad
         elif solver == "rmsprop":
             s = beta_2 * s + (1 - beta_2) * grad**2
-            step = lr / (np.sqrt(s) + eps)
+            step = lr * rates / (np.sqrt(s) + eps)
             if momentum > 0:
                 v = momentum * v + grad / (np.sqrt(s) + eps)
-                new = theta - lr * v
+                new = theta - lr * rates * v
             else:
                 new = theta - step * grad
         elif solver == "adam":
             v = momentum * v + (1 - momentum) * grad
             s = beta_2 * s + (1 - beta_2) * grad**2
             n = t + batch + 1
-            step = lr / (np.sqrt(s / (1 - beta_2**n)) + eps)
+            step = lr * rates / (np.sqrt(s / (1 - beta_2**n)) + eps)
             new = theta - step * v / (1 - momentum**n)
         else:
             raise ValueError(solver)
@@ -130,12 +130,10 @@ def reference_epoch(
         shift = np.where(penalized & (l1 > 0), shrunk - new, 0.0)
         new = new + shift
         # Momentum buffers absorb the proximal shift.
-        if solver == "sgd":
-            v = v + shift
-        elif solver == "nesterov":
-            v = v + shift / (1 + momentum)
+        if solver in ("sgd", "nesterov"):
+            v = v - shift / step
         elif solver == "rmsprop" and momentum > 0:
-            v = v - shift / lr
+            v = v - shift / (lr * rates)
         theta = np.where(active, new, theta)
         v = np.where(active, v, v_before)
         s = np.where(active, s, s_before)
