@@ -14,6 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -39,8 +40,14 @@ class DivergenceError(ValueError):
     """
 
 
-class BaseGD(BaseEstimator, metaclass=ABCMeta):
-    """Parameters, epoch loop and stopping rules common to both estimators."""
+class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+    """Parameters, epoch loop and stopping rules common to both estimators.
+
+    Training reports to scikit-learn callbacks (``set_callbacks``): the fit is
+    the root task and each epoch a subtask, whose end passes the epoch's
+    coefficients (so ``ScoringMonitor`` scores every epoch) and may ask
+    training to stop.
+    """
 
     _parameter_constraints: dict = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
@@ -226,6 +233,24 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         self.coef_ = self._shape_coef(coef)
         self.intercept_ = intercept
 
+    def _fitted_attributes(self, params, n_features, n_outputs):
+        """Return a callable giving the public attributes of ``params``, for callbacks.
+
+        Callbacks evaluate it only when they need a fitted copy of the
+        estimator (``ScoringMonitor`` does, ``ProgressBar`` does not).
+        """
+        params = params.copy()
+
+        def attributes():
+            n_coef = n_features * n_outputs
+            coef = params[:n_coef].reshape(n_features, n_outputs).T.copy()
+            intercept = params[n_coef:].copy()
+            if self._center.shape[0]:
+                intercept -= (coef @ self._center).astype(intercept.dtype)
+            return {"coef_": self._shape_coef(coef), "intercept_": intercept}
+
+        return attributes
+
     def _conditioning(self, X, sample_weight):
         """Return ``(center, scale)`` of the descent for ``learning_rate="auto"``.
 
@@ -261,6 +286,14 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight, *, incremental):
         """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
+        n_epochs = 1 if incremental else self.max_iter
+        callbacks = self._init_callback_context(max_subtasks=n_epochs)
+        report = dict(
+            X=X,
+            y=y,
+            metadata={"sample_weight": sample_weight},
+        )
+        callbacks.call_on_fit_task_begin(estimator=self, **report)
         # partial_fit keeps drawing from the generator of its first call.
         if not incremental or not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
@@ -373,7 +406,6 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 )
             else:
                 self.learning_rate_ = float(self.learning_rate)
-        n_epochs = 1 if incremental else self.max_iter
         tracking_best = validation is not None
         if tracking_best:
             self.validation_scores_ = []
@@ -386,6 +418,14 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
+                epoch_task = callbacks.subcontext(task_name="epoch")
+                epoch_task.call_on_fit_task_begin(
+                    estimator=self,
+                    reconstruction_attributes=self._fitted_attributes(
+                        params, n_features, n_outputs
+                    ),
+                    **report,
+                )
                 order = self._epoch_order(rows, rng, shuffles, shuffled_copy)
                 learning_rates = self._learning_rates(epoch, n_batches)
                 started = time.perf_counter()
@@ -411,6 +451,16 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                         f"learning rate {learning_rates[0]:.3g}, updates {self.t_}, "
                         f"{time.perf_counter() - started:.3g} s"
                     )
+                callback_stop = epoch_task.call_on_fit_task_end(
+                    estimator=self,
+                    reconstruction_attributes=self._fitted_attributes(
+                        params, n_features, n_outputs
+                    ),
+                    **report,
+                )
+                if callback_stop:
+                    stopped_early = True
+                    break
                 if incremental:
                     continue
                 if tracking_best:
@@ -448,6 +498,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         self._store(params, state, n_features, n_outputs)
         if not tracking_best and self.tol is not None:
             self.best_loss_ = float(self._best_loss)
+        callbacks.call_on_fit_task_end(
+            estimator=self, reconstruction_attributes={}, **report
+        )
         if (
             not incremental
             and not stopped_early
