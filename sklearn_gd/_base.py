@@ -260,9 +260,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         nesterov with an intercept (empty otherwise, and for sparse data,
         which centring would make dense; the adaptive solvers' normalised
         steps would turn the rounding noise of a centred intercept's zero
-        gradient into drift). ``scale`` is the inverse weighted standard
-        deviation (root mean square without centring) of each feature, 1 for
-        constant ones. A given learning rate keeps the textbook iterates.
+        gradient into drift). ``scale`` is ``1 / sqrt(variance + l2)`` for each
+        feature (the root mean square replaces the variance without
+        centring), 1 for constant ones. A given learning rate keeps the
+        textbook iterates.
         """
         n_features = X.shape[1]
         ones = np.ones(n_features)
@@ -275,9 +276,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.fit_intercept and self.solver in ("sgd", "nesterov"):
             center = weights @ X.astype(np.float64, copy=False)
             variance = np.maximum(second - center**2, 0.0)
+        # The Jacobi preconditioner: the inverse diagonal of the objective's
+        # Hessian, variance + l2 (without l2 a feature in tiny units would get
+        # a step far beyond what its penalty's curvature allows).
+        l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         varies = variance > 1e-10 * second
-        scale = np.where(varies, 1.0 / np.sqrt(np.where(varies, variance, 1.0)), 1.0)
-        return center, scale
+        diagonal = np.where(varies, variance + l2, 1.0)
+        return center, 1.0 / np.sqrt(diagonal)
 
     def _shape_coef(self, coef):
         return coef

@@ -40,9 +40,10 @@ learning_rate : 'auto' or float, default='auto'
     momentum sums normalised gradients). The value used is stored in
     ``learning_rate_``. For 'sgd' and 'nesterov' on dense data, 'auto' also
     centres the features (an exact change of the intercept's coordinates)
-    and scales each feature's step by the inverse of its variance (a diagonal
-    preconditioner), so features in different units converge together; the
-    optimum is unchanged. A float keeps the textbook update.
+    and scales each feature's step by ``1 / (variance + l2)``, the inverse
+    diagonal of the Hessian (a Jacobi preconditioner), so features in
+    different units converge together; the optimum is unchanged. A float
+    keeps the textbook update.
 
 batch_size : int, 'full' or 'auto', default='auto'
     Rows per update: 1 is per-sample SGD, an int is mini-batch, 'full' is

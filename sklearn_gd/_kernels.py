@@ -12,10 +12,11 @@ loss while the row is in cache, and hands it to
 ``Y`` or ``sample_weight`` (they may be read-only memory maps).
 
 ``sample_weight`` must have mean 1 over the rows in ``order``: the gradient of
-a batch ``B`` is then ``sum_{i in B} s_i grad L_i / |B|``, an unbiased estimate
-of the gradient of the weighted mean loss whatever the batch size, and exactly
-that gradient for full batch. (Normalising by the batch's own weight sum would
-make weights meaningless for per-sample SGD.)
+a batch ``B`` is then ``sum_{i in B} s_i grad L_i / batch_size``, an unbiased
+estimate of the gradient of the weighted mean loss, and exactly that gradient
+for full batch. A short last batch is divided by ``batch_size`` too, so each
+row moves the parameters equally within an epoch. (Normalising by the batch's
+own weight sum would make weights meaningless for per-sample SGD.)
 
 Each kernel returns ``(mean objective over the epoch's batches, updates taken,
 finite)``; ``finite`` is False when a batch produced a non-finite loss, and the
@@ -138,12 +139,14 @@ def run_epoch_dense(
                     grad[base + k] -= center[j] * grad[n_coef + k]
         lr = learning_rates[batch]
         batch += 1
-        scale = 1.0 / (stop - start)
+        # The gradient is divided by the batch size, not by the rows the batch
+        # has: a short last batch then moves the parameters in proportion to
+        # its rows instead of taking a full step from a few of them.
         penalty = solver_step(
-            solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
-            momentum, beta_2, l2, l1, state, precond,
+            solver, params, grad, 1.0 / batch_size, n_coef, n_active, lr,
+            t + n_updates, momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
-        batch_objective = batch_loss * scale + penalty
+        batch_objective = batch_loss / (stop - start) + penalty
         if not np.isfinite(batch_objective):
             return batch_objective, n_updates, False
         objective += batch_objective
@@ -227,12 +230,14 @@ def run_epoch_csr(
                 grad[n_coef + k] += dp[k]
         lr = learning_rates[batch]
         batch += 1
-        scale = 1.0 / (stop - start)
+        # The gradient is divided by the batch size, not by the rows the batch
+        # has: a short last batch then moves the parameters in proportion to
+        # its rows instead of taking a full step from a few of them.
         penalty = solver_step(
-            solver, params, grad, scale, n_coef, n_active, lr, t + n_updates,
-            momentum, beta_2, l2, l1, state, precond,
+            solver, params, grad, 1.0 / batch_size, n_coef, n_active, lr,
+            t + n_updates, momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
-        batch_objective = batch_loss * scale + penalty
+        batch_objective = batch_loss / (stop - start) + penalty
         if not np.isfinite(batch_objective):
             return batch_objective, n_updates, False
         objective += batch_objective
@@ -328,7 +333,7 @@ def _run_epoch_csr_scaled(
                 v[j] *= scale
             squared_norm *= scale * scale
             scale = 1.0
-        step = lr / (rows_in_batch * scale)
+        step = lr / (batch_size * scale)  # as the other kernels: by the batch size
         for position in range(start, stop):
             i = order[position]
             if n_outputs == 1 and rows_in_batch == 1:
@@ -354,7 +359,7 @@ def _run_epoch_csr_scaled(
                     squared_norm += new * new - old * old
         if fit_intercept:
             for k in range(n_outputs):
-                params[n_coef + k] -= lr * intercept_grad[k] / rows_in_batch
+                params[n_coef + k] -= lr * intercept_grad[k] / batch_size
     for j in range(n_coef):
         params[j] = scale * v[j]
     if n_updates == 0:

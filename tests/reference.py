@@ -91,7 +91,7 @@ def reference_epoch(
         Xb, Yb, sb = X[rows] - mu, Y[rows], sample_weight[rows][:, None]
         P = Xb @ theta[:-1] + theta[-1]
         value, dP = loss_derivative(loss, Yb, P, epsilon)
-        grad = np.vstack([Xb.T @ (sb * dP), (sb * dP).sum(axis=0)]) / len(rows)
+        grad = np.vstack([Xb.T @ (sb * dP), (sb * dP).sum(axis=0)]) / batch_size
         penalty = 0.5 * l2 * (theta[:-1] ** 2).sum() + l1 * np.abs(theta[:-1]).sum()
         objectives.append((sb * value).sum() / len(rows) + penalty)
         grad = grad + l2 * theta * penalized
