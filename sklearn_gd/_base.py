@@ -598,7 +598,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     @property
     def _restarts_momentum(self):
-        return self.solver in ("sgd", "nesterov") and self.momentum > 0
+        # The solvers whose state[0] is a momentum buffer that can overshoot.
+        return self.solver in ("sgd", "nesterov", "rmsprop") and self.momentum > 0
 
     @staticmethod
     def _rose(objective, best):
@@ -610,11 +611,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Restart momentum after a rise; return the best ``(objective, start)``.
 
         ``objective`` is that of ``start_params``, where the epoch began. With
-        mini-batches it is a noisy average, so sgd and nesterov only reset
-        their velocity when it rises (and so for the perceptron, whose
+        mini-batches it is a noisy average, so sgd, nesterov and rmsprop only
+        reset their velocity when it rises (and so for the perceptron, whose
         criterion is lowest at w = 0). For full batch it is exact: the best
         start is tracked for every solver (the fit ends there if it ends
-        higher), and for sgd and nesterov a start above the best means the
+        higher), and for the momentum solvers a start above the best means the
         previous step overshot, so training returns to the best start with
         zero velocity (adaptive restart with a monotone objective, O'Donoghue
         & Candes, 2015). If the step after such a return rises too, the

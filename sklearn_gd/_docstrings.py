@@ -58,9 +58,10 @@ momentum : float, default=0.9
     Decay of the running mean of gradients, in [0, 1): the heavy-ball
     coefficient for 'sgd', the look-ahead coefficient for 'nesterov', ``beta_1``
     for 'adam', the momentum of 'rmsprop' (0 turns it off). 'adagrad' ignores it.
-    For 'sgd' and 'nesterov' the velocity is reset to zero after an epoch whose
-    objective rose (adaptive restart); with full batch, where the objective
-    is exact, training also returns to the best point seen. Momentum's
+    For 'sgd', 'nesterov' and 'rmsprop' the momentum buffer is reset to zero
+    after an epoch whose objective rose (adaptive restart); with full batch,
+    where the objective is exact, training also returns to the best point
+    seen. Momentum's
     oscillations then neither slow convergence nor end the fit early
     through ``tol``.
 

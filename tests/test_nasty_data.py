@@ -1,9 +1,10 @@
 """Defaults on awkward data: unscaled, constant, duplicated, wide, imbalanced, huge.
 
-The default solvers (sgd, and nesterov) with learning_rate="auto" must
-converge on each without tuning: no divergence, and a training objective
-within 1e-3 (relative) + 1e-5 of the exact optimum (Ridge / LogisticRegression
-on the same objective). ``tol`` is absolute, as in SGDRegressor, so the
+Every solver with learning_rate="auto" must converge on each without tuning:
+no divergence, and a training objective within 1e-3 (relative) + 1e-5 of the
+exact optimum (Ridge / LogisticRegression on the same objective). The
+adaptive solvers do not yet on two cases, marked as strict expected failures
+so that a fix shows up. ``tol`` is absolute, as in SGDRegressor, so the
 default 1e-4 stops slow, sublinear fits (separable classes) early; these
 tests set ``tol=1e-7``.
 """
@@ -42,18 +43,35 @@ def ridge_objective(coef, intercept, X, y):
     return 0.5 * np.mean(residual**2) + 0.5 * ALPHA * np.sum(np.square(coef))
 
 
-@pytest.mark.parametrize("solver", ["sgd", "nesterov"])
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "plain",
-        "unscaled",
-        "constant_column",
-        "duplicated_columns",
-        "wide",
-        "huge_targets",
-    ],
+SOLVERS = ["sgd", "nesterov", "adagrad", "rmsprop", "adam"]
+ADAPTIVE_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="adaptive solvers stop 1e-4 to 1e-1 short of the optimum here",
 )
+
+
+def cases(kinds, hard):
+    """Every (kind, solver); the adaptive solvers on ``hard`` kinds expected to fail."""
+    return [
+        pytest.param(kind, solver, marks=ADAPTIVE_GAP)
+        if kind in hard and solver in ("adagrad", "rmsprop", "adam")
+        else (kind, solver)
+        for kind in kinds
+        for solver in SOLVERS
+    ]
+
+
+REGRESSION_KINDS = [
+    "plain",
+    "unscaled",
+    "constant_column",
+    "duplicated_columns",
+    "wide",
+    "huge_targets",
+]
+
+
+@pytest.mark.parametrize("kind, solver", cases(REGRESSION_KINDS, hard=["wide"]))
 def test_regressor_defaults_converge_on_awkward_data(kind, solver):
     X, y = regression_data(kind)
     exact = Ridge(alpha=ALPHA * len(y), solver="svd").fit(X, y)
@@ -90,17 +108,20 @@ def classification_data(kind):
     return X, y
 
 
+CLASSIFICATION_KINDS = ["plain", "one_sample_per_class", "imbalanced", "unscaled"]
+
+
 @pytest.mark.parametrize(
-    "kind", ["plain", "one_sample_per_class", "imbalanced", "unscaled"]
+    "kind, solver", cases(CLASSIFICATION_KINDS, hard=["one_sample_per_class"])
 )
-def test_classifier_defaults_converge_on_awkward_data(kind):
+def test_classifier_defaults_converge_on_awkward_data(kind, solver):
     X, y = classification_data(kind)
     classes = np.unique(y)
     exact = LogisticRegression(
         C=1 / (ALPHA * len(y)), solver="newton-cholesky", tol=1e-12, max_iter=1000
     ).fit(X, y)
     optimum = log_loss_objective((exact.coef_, exact.intercept_), X, y, classes)
-    model = GDClassifier(tol=TOL, max_iter=5000).fit(X, y)
+    model = GDClassifier(solver=solver, tol=TOL, max_iter=5000).fit(X, y)
     reached = log_loss_objective((model.coef_, model.intercept_), X, y, classes)
     assert np.isfinite(model.coef_).all()
     assert reached - optimum <= 1e-3 * abs(optimum) + 1e-5
