@@ -104,6 +104,21 @@ def run_epoch_dense(
             weight = sample_weight[i]
             if weight == 0.0:
                 continue
+            if n_outputs == 1 and not multinomial:
+                # One output: scalars only, no per-row array traffic.
+                acc = offset[0]
+                for j in range(n_features):
+                    acc += X[i, j] * params[j]
+                value, derivative = loss_and_derivative(
+                    loss_code, Y[i, 0], acc, epsilon
+                )
+                batch_loss += weight * value
+                dp[0] = weight * derivative
+                d0 = dp[0]  # in the dtype of X, so the loop below stays float32
+                for j in range(n_features):
+                    grad[j] += X[i, j] * d0
+                grad[n_coef] += d0
+                continue
             for k in range(n_outputs):
                 p[k] = offset[k]
             if n_outputs == 1:
