@@ -289,6 +289,90 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # -- fit / partial_fit ----------------------------------------------------------
 
+    def _starting_point(self, X, Y, sample_weight, keep_state):
+        """Return ``(params, state)`` to start from; reset the training record.
+
+        ``keep_state`` (a continued ``partial_fit``) keeps everything; else
+        ``warm_start`` keeps the coefficients only, and a fresh fit starts
+        from zero coefficients and the best intercept for them.
+        """
+        n_features, n_outputs, dtype = X.shape[1], Y.shape[1], X.dtype
+        reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
+        if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
+            raise ValueError(
+                f"The fitted coef_ has {np.size(self.coef_)} values but X has "
+                f"{n_features} features and the targets {n_outputs} outputs; set "
+                "warm_start=False to fit from scratch."
+            )
+        if not keep_state:
+            self._center, self._feature_scale = self._conditioning(X, sample_weight)
+        if reuse_coef:
+            params = self._pack(n_features, n_outputs, dtype)
+        else:
+            params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
+            if self.fit_intercept:
+                params[n_features * n_outputs :] = self._initial_intercept(
+                    Y, sample_weight
+                )
+        if not keep_state:
+            self._solver_state = init_solver_state(params.shape[0], dtype)
+            self.t_ = 0
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.lr_curve_ = []
+            self._plateau_factor = 1.0
+            self._restarted = False
+            self._best_loss = np.inf
+            self._no_improvement = 0
+            self._schedule = resolve_schedule(self.schedule)
+        return params, self._solver_state.astype(dtype, copy=False)
+
+    def _batches(self, X, Y, sample_weight, rng, incremental):
+        """Return the training rows and how batches are drawn from them.
+
+        Zero-weight rows are left out of the batches, as if removed; the others
+        get weights of mean 1 (see the kernels' docstring). Visiting rows in a
+        fresh random order reads memory at random, which costs more than the
+        arithmetic, so a fit copies the rows once in a random order and each
+        epoch visits blocks of that copy (see _epoch_order). Returns ``(X, Y,
+        sample_weight, rows, batch_size, shuffles, shuffled_copy)``.
+        """
+        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
+        n_rows = rows.shape[0]
+        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
+        batch_size = min(self._resolve_batch_size(n_rows, incremental), n_rows)
+        shuffles = self.shuffle and batch_size < n_rows
+        shuffled_copy = shuffles and not incremental
+        if shuffled_copy:
+            permutation = rng.permutation(rows)
+            X, Y = X[permutation], Y[permutation]
+            sample_weight = sample_weight[permutation]
+            rows = np.arange(n_rows, dtype=np.intp)
+        return X, Y, sample_weight, rows, batch_size, shuffles, shuffled_copy
+
+    def _resolve_learning_rate(
+        self, X, sample_weight, rows, batch_size, l2, full_gradient, rng
+    ):
+        """Return ``learning_rate_``: the given float, or the "auto" step."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        every_row = rows.shape[0] == X.shape[0]  # then rows is arange(n_rows)
+        center = self._center if self._center.shape[0] else np.zeros(X.shape[1])
+        return auto_learning_rate(
+            X if every_row else X[rows],
+            sample_weight if every_row else sample_weight[rows],
+            curvature=self._curvature(),
+            solver=self.solver,
+            batch_size=batch_size,
+            momentum=self.momentum,
+            fit_intercept=self.fit_intercept,
+            l2=l2,
+            initial_gradient=lambda: full_gradient(rows),
+            rng=rng,
+            center=center,
+            scale=self._feature_scale,
+        )
+
     def _fit(self, X, y, sample_weight, *, incremental):
         """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
         n_epochs = 1 if incremental else self.max_iter
@@ -315,7 +399,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         Y = self._encode_targets(y).astype(X.dtype, copy=False)
         n_features = X.shape[1]
         n_outputs = Y.shape[1]
-        dtype = X.dtype
 
         validation = None
         if self.early_stopping and not incremental:
@@ -332,55 +415,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
 
         keep_state = incremental and hasattr(self, "_solver_state")
-        reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
-        if not keep_state:
-            self._center, self._feature_scale = self._conditioning(X, sample_weight)
-        if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
-            raise ValueError(
-                f"The fitted coef_ has {np.size(self.coef_)} values but X has "
-                f"{n_features} features and the targets {n_outputs} outputs; set "
-                "warm_start=False to fit from scratch."
-            )
-        if reuse_coef:
-            params = self._pack(n_features, n_outputs, dtype)
-        else:
-            params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
-            if self.fit_intercept:
-                params[n_features * n_outputs :] = self._initial_intercept(
-                    Y, sample_weight
-                )
-        if not keep_state:
-            self._solver_state = init_solver_state(params.shape[0], dtype)
-            self.t_ = 0
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self.lr_curve_ = []
-            self._plateau_factor = 1.0
-            self._restarted = False
-            self._best_loss = np.inf
-            self._no_improvement = 0
-            self._schedule = resolve_schedule(self.schedule)
-        state = self._solver_state.astype(dtype, copy=False)
+        params, state = self._starting_point(X, Y, sample_weight, keep_state)
 
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        # Zero-weight rows are left out of the batches, as if removed; the others
-        # get weights of mean 1 (see the kernels' docstring).
-        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
+        X, Y, sample_weight, rows, batch_size, shuffles, shuffled_copy = self._batches(
+            X, Y, sample_weight, rng, incremental
+        )
         n_rows = rows.shape[0]
-        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
-        batch_size = min(self._resolve_batch_size(n_rows, incremental), n_rows)
         n_batches = -(-n_rows // batch_size)
-        shuffles = self.shuffle and batch_size < n_rows
-        # Visiting rows in a fresh random order reads memory at random, which
-        # costs more than the arithmetic. A fit therefore copies the rows once
-        # in a random order, and each epoch visits blocks of that copy in a
-        # fresh random order (see _epoch_order).
-        shuffled_copy = shuffles and not incremental
-        if shuffled_copy:
-            permutation = rng.permutation(rows)
-            X, Y = X[permutation], Y[permutation]
-            sample_weight = sample_weight[permutation]
-            rows = np.arange(n_rows, dtype=np.intp)
         run_epoch, full_gradient = self._epoch_runner(
             X, Y, sample_weight, params, state, l2, l1, n_outputs
         )
@@ -391,26 +433,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             0
         ]
         if not keep_state:
-            if self.learning_rate == "auto":
-                every_row = n_rows == X.shape[0]  # then rows is arange(n_rows)
-                self.learning_rate_ = auto_learning_rate(
-                    X if every_row else X[rows],
-                    sample_weight if every_row else sample_weight[rows],
-                    curvature=self._curvature(),
-                    solver=self.solver,
-                    batch_size=batch_size,
-                    momentum=self.momentum,
-                    fit_intercept=self.fit_intercept,
-                    l2=l2,
-                    initial_gradient=lambda: full_gradient(rows),
-                    rng=rng,
-                    center=self._center
-                    if self._center.shape[0]
-                    else np.zeros(n_features),
-                    scale=self._feature_scale,
-                )
-            else:
-                self.learning_rate_ = float(self.learning_rate)
+            self.learning_rate_ = self._resolve_learning_rate(
+                X, sample_weight, rows, batch_size, l2, full_gradient, rng
+            )
         tracking_best = validation is not None
         if tracking_best:
             self.validation_scores_ = []
