@@ -6,24 +6,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.callback import ProgressBar, ScoringMonitor
-from sklearn.datasets import load_diabetes, load_iris
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import GDClassifier, GDRegressor
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    X, y = load_diabetes(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 def test_scoring_monitor_scores_every_epoch_as_if_the_fit_ended_there(diabetes):

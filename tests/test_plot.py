@@ -4,7 +4,6 @@ import matplotlib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.datasets import load_diabetes
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -12,12 +11,6 @@ from sklearn_gd import GDRegressor, minimize
 from sklearn_gd.plot import DescentPathDisplay, LossCurveDisplay
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    X, y = load_diabetes(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 def test_loss_curve_display_draws_each_curve_and_validation(diabetes):

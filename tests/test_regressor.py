@@ -7,20 +7,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_diabetes, make_regression
+from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import DivergenceError, GDRegressor
 
 EXACT = dict(batch_size="full", solver="nesterov", tol=None)
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    X, y = load_diabetes(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
