@@ -224,14 +224,19 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         params[n_features * n_outputs :] = intercept
         return params
 
-    def _unpack(self, params, n_features, n_outputs):
+    def _public_coefficients(self, params, n_features, n_outputs):
+        """Return ``(coef_, intercept_)`` of X itself from the flat ``params``."""
         n_coef = n_features * n_outputs
         coef = params[:n_coef].reshape(n_features, n_outputs).T.copy()
         intercept = params[n_coef:].copy()
         if self._center.shape[0]:
             intercept -= (coef @ self._center).astype(intercept.dtype)
-        self.coef_ = self._shape_coef(coef)
-        self.intercept_ = intercept
+        return self._shape_coef(coef), intercept
+
+    def _unpack(self, params, n_features, n_outputs):
+        self.coef_, self.intercept_ = self._public_coefficients(
+            params, n_features, n_outputs
+        )
 
     def _fitted_attributes(self, params, n_features, n_outputs):
         """Return a callable giving the public attributes of ``params``, for callbacks.
@@ -242,12 +247,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         params = params.copy()
 
         def attributes():
-            n_coef = n_features * n_outputs
-            coef = params[:n_coef].reshape(n_features, n_outputs).T.copy()
-            intercept = params[n_coef:].copy()
-            if self._center.shape[0]:
-                intercept -= (coef @ self._center).astype(intercept.dtype)
-            return {"coef_": self._shape_coef(coef), "intercept_": intercept}
+            coef, intercept = self._public_coefficients(params, n_features, n_outputs)
+            return {"coef_": coef, "intercept_": intercept}
 
         return attributes
 

@@ -104,8 +104,9 @@ def run_epoch_dense(
             weight = sample_weight[i]
             if weight == 0.0:
                 continue
-            if n_outputs == 1 and not multinomial:
-                # One output: scalars only, no per-row array traffic.
+            if n_outputs == 1:
+                # One output (never multinomial, which has three or more):
+                # scalars only, no per-row array traffic.
                 acc = offset[0]
                 for j in range(n_features):
                     acc += X[i, j] * params[j]
@@ -121,30 +122,19 @@ def run_epoch_dense(
                 continue
             for k in range(n_outputs):
                 p[k] = offset[k]
-            if n_outputs == 1:
-                acc = p[0]
-                for j in range(n_features):
-                    acc += X[i, j] * params[j]
-                p[0] = acc
-            else:
-                for j in range(n_features):
-                    xij = X[i, j]
-                    base = j * n_outputs
-                    for k in range(n_outputs):
-                        p[k] += xij * params[base + k]
+            for j in range(n_features):
+                xij = X[i, j]
+                base = j * n_outputs
+                for k in range(n_outputs):
+                    p[k] += xij * params[base + k]
             batch_loss += _loss_gradient_of_row(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
-            if n_outputs == 1:
-                d0 = dp[0]
-                for j in range(n_features):
-                    grad[j] += X[i, j] * d0
-            else:
-                for j in range(n_features):
-                    xij = X[i, j]
-                    base = j * n_outputs
-                    for k in range(n_outputs):
-                        grad[base + k] += xij * dp[k]
+            for j in range(n_features):
+                xij = X[i, j]
+                base = j * n_outputs
+                for k in range(n_outputs):
+                    grad[base + k] += xij * dp[k]
             for k in range(n_outputs):
                 grad[n_coef + k] += dp[k]
         if centred:

@@ -8,8 +8,6 @@ zero. The intercept is never penalised. The compiled solver step
 (:func:`sklearn_gd._solvers.solver_step`) applies both.
 """
 
-import numpy as np
-
 # name -> the share of alpha that goes to the L1 part, or None for "use l1_ratio".
 PENALTIES = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": None}
 
@@ -22,11 +20,3 @@ def penalty_strengths(penalty, alpha, l1_ratio):
     if share is None:
         share = l1_ratio
     return alpha * (1.0 - share), alpha * share
-
-
-def penalty_value(coef, l2_strength, l1_strength):
-    """Return ``l2 / 2 * ||coef||^2 + l1 * ||coef||_1``."""
-    coef = np.asarray(coef, dtype=np.float64)
-    return 0.5 * l2_strength * float(coef @ coef) + l1_strength * float(
-        np.abs(coef).sum()
-    )

@@ -49,9 +49,6 @@ SOLVERS = {
     "rmsprop": RMSPROP,
     "adam": ADAM,
 }
-# Solvers whose step is scaled per coordinate by the gradient history; their
-# learning_rate="auto" is a fixed standard rather than 1 / Lipschitz constant.
-ADAPTIVE_SOLVERS = ("adagrad", "rmsprop", "adam")
 EPS = 1e-8
 
 
