@@ -18,9 +18,22 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
-from ._kernels import run_epoch_csr, run_epoch_dense
+from ._data import (
+    ChunkedRows,
+    EpochKernel,
+    InMemoryRows,
+    dask_features,
+    is_dask_collection,
+    is_memory_mapped,
+    map_rows,
+    validate_dask_input,
+)
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
@@ -29,8 +42,6 @@ from ._solvers import SOLVERS, init_solver_state
 
 # Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
 AUTO_BATCH_SIZE = 256
-# Consecutive rows of the shuffled copy visited together (see _epoch_order).
-ROW_BLOCK = 64
 
 
 class DivergenceError(ValueError):
@@ -177,6 +188,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     # -- validation -----------------------------------------------------------------
 
     def _validate_input(self, X, y, sample_weight, *, reset, multi_output):
+        if is_dask_collection(X):
+            return validate_dask_input(
+                self, X, y, sample_weight, reset=reset, multi_output=multi_output,
+                y_numeric=not LOSSES[self.loss].is_classification,
+            )  # fmt: skip
         X, y = validate_data(
             self,
             X,
@@ -252,7 +268,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         return attributes
 
-    def _conditioning(self, X, sample_weight):
+    def _conditioning(self, data):
         """Return ``(center, scale)`` of the descent for ``learning_rate="auto"``.
 
         The descent then runs, in effect, on the features ``(X - center) *
@@ -266,16 +282,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         centring), 1 for constant ones. A given learning rate keeps the
         textbook iterates.
         """
-        n_features = X.shape[1]
+        n_features = data.X.shape[1]
         ones = np.ones(n_features)
-        if self.learning_rate != "auto" or sp.issparse(X):
+        if self.learning_rate != "auto" or data.sparse:
             return np.zeros(0), ones
-        weights = sample_weight / sample_weight.sum()
-        second = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64)
+
+        def moments(X, weights):
+            weights = weights.astype(np.float64)
+            first = np.einsum("i,ij->j", weights, X, dtype=np.float64)
+            second = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64)
+            return np.concatenate([first, second])
+
+        sums = data.reduce(moments, sum) / data.n_rows
+        mean, second = sums[:n_features], sums[n_features:]
         center = np.zeros(0)
         variance = second
         if self.fit_intercept and self.solver in ("sgd", "nesterov"):
-            center = weights @ X.astype(np.float64, copy=False)
+            center = mean
             variance = np.maximum(second - center**2, 0.0)
         # The Jacobi preconditioner: the inverse diagonal of the objective's
         # Hessian, variance + l2 (without l2 a feature in tiny units would get
@@ -288,16 +311,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _shape_coef(self, coef):
         return coef
 
+    def _lazy(self, X, function, n_columns, dtype):
+        """Return ``function`` of the validated rows of the dask ``X``, lazily."""
+        check_is_fitted(self)
+        X = dask_features(self, X, reset=False)
+        return map_rows(function, X, n_columns, dtype)
+
     # -- fit / partial_fit ----------------------------------------------------------
 
-    def _starting_point(self, X, Y, sample_weight, keep_state):
+    def _starting_point(self, data, Y, sample_weight, keep_state):
         """Return ``(params, state)`` to start from; reset the training record.
 
         ``keep_state`` (a continued ``partial_fit``) keeps everything; else
         ``warm_start`` keeps the coefficients only, and a fresh fit starts
         from zero coefficients and the best intercept for them.
         """
-        n_features, n_outputs, dtype = X.shape[1], Y.shape[1], X.dtype
+        n_features, n_outputs, dtype = data.X.shape[1], Y.shape[1], data.X.dtype
         reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
         if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
             raise ValueError(
@@ -306,7 +335,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "warm_start=False to fit from scratch."
             )
         if not keep_state:
-            self._center, self._feature_scale = self._conditioning(X, sample_weight)
+            self._center, self._feature_scale = self._conditioning(data)
         if reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)
         else:
@@ -328,47 +357,57 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._schedule = resolve_schedule(self.schedule)
         return params, self._solver_state.astype(dtype, copy=False)
 
-    def _batches(self, X, Y, sample_weight, rng, incremental):
-        """Return the training rows and how batches are drawn from them.
+    def _data_source(self, X, Y, sample_weight, rng, incremental):
+        """Return the training rows: chunked for dask and memory maps, else in memory.
 
-        Zero-weight rows are left out of the batches, as if removed; the others
-        get weights of mean 1 (see the kernels' docstring). Visiting rows in a
-        fresh random order reads memory at random, which costs more than the
-        arithmetic, so a fit copies the rows once in a random order and each
-        epoch visits blocks of that copy (see _epoch_order). Returns ``(X, Y,
-        sample_weight, rows, batch_size, shuffles, shuffled_copy)``.
+        See ``sklearn_gd._data``; a memory-mapped block given to
+        ``partial_fit`` is read in place without being chunked.
         """
-        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
-        n_rows = rows.shape[0]
-        sample_weight = sample_weight * (n_rows / sample_weight[rows].sum())
-        batch_size = min(self._resolve_batch_size(n_rows, incremental), n_rows)
-        shuffles = self.shuffle and batch_size < n_rows
-        shuffled_copy = shuffles and not incremental
-        if shuffled_copy:
-            permutation = rng.permutation(rows)
-            X, Y = X[permutation], Y[permutation]
-            sample_weight = sample_weight[permutation]
-            rows = np.arange(n_rows, dtype=np.intp)
-        return X, Y, sample_weight, rows, batch_size, shuffles, shuffled_copy
+        n_rows = int(np.count_nonzero(sample_weight > 0))
+        batch_size = self._resolve_batch_size(n_rows, incremental)
+        if is_dask_collection(X) or (not incremental and is_memory_mapped(X)):
+            return ChunkedRows(X, Y, sample_weight, batch_size, self.shuffle)
+        return InMemoryRows(
+            X, Y, sample_weight, batch_size, self.shuffle, rng, incremental
+        )
 
-    def _resolve_learning_rate(
-        self, X, sample_weight, rows, batch_size, l2, full_gradient, rng
-    ):
+    def _kernel(self, data, l2, l1, n_outputs):
+        """Return the epoch kernel with this fit's settings and conditioning."""
+        dtype = data.X.dtype
+        n_coef = data.X.shape[1] * n_outputs
+        precond = np.ones(n_coef + n_outputs, dtype=dtype)
+        # Plain gradient steps on features scaled by ``scale`` are steps scaled
+        # by scale**2 in the original coefficients; the adaptive solvers'
+        # normalised steps only take the scale itself.
+        power = 2 if self.solver in ("sgd", "nesterov") else 1
+        precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
+        settings = (
+            self.fit_intercept, LOSSES[self.loss].code, self._is_multinomial,
+            self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
+        )  # fmt: skip
+        return EpochKernel(settings, self._center.astype(dtype), precond, n_outputs)
+
+    def _resolve_learning_rate(self, data, kernel, params, l2, rng):
         """Return ``learning_rate_``: the given float, or the "auto" step."""
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        every_row = rows.shape[0] == X.shape[0]  # then rows is arange(n_rows)
-        center = self._center if self._center.shape[0] else np.zeros(X.shape[1])
+        n_features = data.X.shape[1]
+        center = self._center if self._center.shape[0] else np.zeros(n_features)
+
+        def initial_gradient():
+            # In the coordinates of the descent: the adaptive solvers, which
+            # ask for it, precondition by the scale itself.
+            _, gradient_sum = data.loss_gradient(kernel, params)
+            return kernel.precond * kernel.gradient(gradient_sum, data.n_rows, params)
+
         return auto_learning_rate(
-            X if every_row else X[rows],
-            sample_weight if every_row else sample_weight[rows],
+            data,
             curvature=self._curvature(),
             solver=self.solver,
-            batch_size=batch_size,
             momentum=self.momentum,
             fit_intercept=self.fit_intercept,
             l2=l2,
-            initial_gradient=lambda: full_gradient(rows),
+            initial_gradient=initial_gradient,
             rng=rng,
             center=center,
             scale=self._feature_scale,
@@ -404,10 +443,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         validation = None
         if self.early_stopping and not incremental:
             held_out = self._split_validation(y, sample_weight, rng)
-            kept = ~held_out
             validation = (X[held_out], y[held_out], sample_weight[held_out])
-            X, Y, y = X[kept], Y[kept], y[kept]
-            sample_weight = sample_weight[kept]
+            # Held-out rows leave training with a zero weight: X is not copied.
+            sample_weight = np.where(held_out, 0.0, sample_weight).astype(
+                sample_weight.dtype
+            )
             if not np.any(sample_weight > 0):
                 raise ValueError(
                     "Every row left for training after the early_stopping split has "
@@ -416,26 +456,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
 
         keep_state = incremental and hasattr(self, "_solver_state")
-        params, state = self._starting_point(X, Y, sample_weight, keep_state)
-
+        data = self._data_source(X, Y, sample_weight, rng, incremental)
+        params, state = self._starting_point(data, Y, sample_weight, keep_state)
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        X, Y, sample_weight, rows, batch_size, shuffles, shuffled_copy = self._batches(
-            X, Y, sample_weight, rng, incremental
-        )
-        n_rows = rows.shape[0]
-        n_batches = -(-n_rows // batch_size)
-        run_epoch, full_gradient = self._epoch_runner(
-            X, Y, sample_weight, params, state, l2, l1, n_outputs
-        )
+        kernel = self._kernel(data, l2, l1, n_outputs)
         # The objective at the start, against which explosive growth is judged,
         # on at most 1024 evenly spread rows.
-        probe = rows[np.linspace(0, n_rows - 1, min(n_rows, 1024)).astype(np.intp)]
-        initial_objective = run_epoch(probe, np.zeros(1), probe.shape[0], scratch=True)[
-            0
-        ]
+        initial_objective = data.objective(kernel, params, state, at_most=1024)
         if not keep_state:
             self.learning_rate_ = self._resolve_learning_rate(
-                X, sample_weight, rows, batch_size, l2, full_gradient, rng
+                data, kernel, params, l2, rng
             )
         tracking_best = validation is not None
         if tracking_best:
@@ -445,7 +475,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         stopped_early = False
         last_good = (params.copy(), state.copy())
         best_start = None
-        full_batch = batch_size >= n_rows
+        full_batch = data.batch_size >= data.n_rows
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -457,11 +487,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     ),
                     **report,
                 )
-                order = self._epoch_order(rows, rng, shuffles, shuffled_copy)
-                learning_rates = self._learning_rates(epoch, n_batches)
+                learning_rates = self._learning_rates(epoch, data.n_batches)
                 started = time.perf_counter()
-                objective, n_updates, finite = run_epoch(
-                    order, learning_rates, batch_size
+                objective, n_updates, finite = data.epoch(
+                    kernel, learning_rates, params, state, self.t_, rng
                 )
                 exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
                 if exploded or not (finite and np.isfinite(params).all()):
@@ -523,7 +552,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         elif best_start is not None and not incremental:
             # The last step is not judged by any epoch: keep the best start if
             # it ended higher (full batch, where objectives are exact).
-            final = run_epoch(rows, np.zeros(1), n_rows, scratch=True)[0]
+            final = data.objective(kernel, params, state)
             if self._rose(final, best_start[0]):
                 params[:] = best_start[1]
         self._store(params, state, n_features, n_outputs)
@@ -545,82 +574,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
         return self
-
-    @staticmethod
-    def _epoch_order(rows, rng, shuffles, shuffled_copy):
-        """Return the order in which an epoch visits ``rows``.
-
-        Without shuffling (or for full batch, where order does not matter) the
-        rows in storage order. With a shuffled copy: the copy is cut into
-        blocks of ``ROW_BLOCK`` consecutive rows at a random offset, and the
-        blocks are visited in a random order, both drawn afresh each epoch;
-        rows within a block are read in storage order, which lets the
-        processor prefetch them (shuffling within blocks measured 2x slower).
-        The offset moves batch boundaries, so batches change membership from
-        epoch to epoch. Otherwise (partial_fit) a plain random permutation.
-        """
-        if not shuffles:
-            return rows
-        if not shuffled_copy:
-            return rng.permutation(rows)
-        n_rows = rows.shape[0]
-        offset = int(rng.randint(ROW_BLOCK))
-        n_blocks = -(-(n_rows + offset) // ROW_BLOCK)
-        starts = rng.permutation(n_blocks) * ROW_BLOCK - offset
-        order = (starts[:, None] + np.arange(ROW_BLOCK)).ravel()
-        return order[(order >= 0) & (order < n_rows)].astype(np.intp)
-
-    def _epoch_runner(self, X, Y, sample_weight, params, state, l2, l1, n_outputs):
-        """Return the functions ``run`` and ``full_gradient`` over the training data.
-
-        ``run(order, learning_rates, batch_size, scratch=False)`` runs the
-        compiled epoch kernel for X's format on ``params`` and ``state`` in
-        place, or on copies when ``scratch`` is True. ``full_gradient(rows)``
-        returns the gradient of the smooth part of the objective at ``params``.
-        """
-        dtype = params.dtype
-        precond = np.ones(params.shape[0], dtype=dtype)
-        # Plain gradient steps on features scaled by ``scale`` are steps scaled
-        # by scale**2 in the original coefficients; the adaptive solvers'
-        # normalised steps only take the scale itself.
-        power = 2 if self.solver in ("sgd", "nesterov") else 1
-        precond[: X.shape[1] * n_outputs] = np.repeat(
-            self._feature_scale**power, n_outputs
-        )
-        if sp.issparse(X):
-            kernel = run_epoch_csr
-            data = (X.data, X.indices, X.indptr, Y, sample_weight)
-            conditioning = (precond,)
-        else:
-            kernel = run_epoch_dense
-            data = (X, Y, sample_weight)
-            conditioning = (self._center.astype(dtype), precond)
-        settings = (
-            self.fit_intercept, LOSSES[self.loss].code, self._is_multinomial,
-            self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
-        )  # fmt: skip
-
-        def run(order, learning_rates, batch_size, scratch=False):
-            own_params, own_state = (
-                (params.copy(), state.copy()) if scratch else (params, state)
-            )
-            return kernel(
-                *data, order, batch_size, learning_rates, own_params, own_state,
-                self.t_, *settings, *conditioning,
-            )  # fmt: skip
-
-        def full_gradient(rows):
-            # One plain gradient step of size 1 on a copy moves it by -gradient
-            # (in the coordinates of the descent; the adaptive solvers that ask
-            # for it have no preconditioner).
-            probe = params.copy()
-            kernel(
-                *data, rows, rows.shape[0], np.ones(1), probe, np.zeros_like(state),
-                0, *settings[:4], SOLVERS["sgd"], 0.0, 0.0, l2, 0.0, *conditioning,
-            )  # fmt: skip
-            return params - probe
-
-        return run, full_gradient
 
     @property
     def _restarts_momentum(self):

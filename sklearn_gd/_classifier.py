@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGD
+from ._data import is_dask_collection
 from ._docstrings import fill_docstring
 from ._losses import CLASSIFICATION_LOSSES, LOSSES
 
@@ -272,8 +273,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The score of the positive class for two classes, else of each class.
+            The score of the positive class for two classes, else of each
+            class; a lazy dask array for a dask ``X``.
         """
+        if is_dask_collection(X):
+            return self._lazy(X, self._decision_validated, self._n_scores, None)
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
@@ -296,9 +300,23 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Returns
         -------
         ndarray of shape (n_samples,)
-            Predicted labels, from ``classes_``.
+            Predicted labels, from ``classes_``; a lazy dask array for a dask
+            ``X``.
         """
+        if is_dask_collection(X):
+            return self._lazy(
+                X,
+                lambda chunk: self._labels_of(self._decision_validated(chunk)),
+                None,
+                self.classes_.dtype,
+            )
         return self._labels_of(self.decision_function(X))
+
+    @property
+    def _n_scores(self):
+        """Return the columns of ``decision_function`` (None: one score a row)."""
+        n_classes = self.classes_.shape[0]
+        return None if n_classes == 2 else n_classes
 
     def _labels_of(self, scores):
         if scores.ndim == 1:
@@ -323,9 +341,19 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Probabilities of the classes, in the order of ``classes_``.
+            Probabilities of the classes, in the order of ``classes_``; a lazy
+            dask array for a dask ``X``.
         """
-        scores = self.decision_function(X)
+        if is_dask_collection(X):
+            return self._lazy(
+                X,
+                lambda chunk: self._probabilities(self._decision_validated(chunk)),
+                self.classes_.shape[0],
+                None,
+            )
+        return self._probabilities(self.decision_function(X))
+
+    def _probabilities(self, scores):
         if self.loss == "log_loss":
             if scores.ndim == 1:
                 positive = expit(scores)

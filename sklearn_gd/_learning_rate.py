@@ -91,12 +91,10 @@ def largest_gram_eigenvalue(Z, weights, fit_intercept):
 
 
 def auto_learning_rate(
-    X,
-    sample_weight,
+    data,
     *,
     curvature,
     solver,
-    batch_size,
     momentum,
     fit_intercept,
     l2,
@@ -107,26 +105,32 @@ def auto_learning_rate(
 ):
     """Return the step size ``learning_rate="auto"`` stands for (see module doc).
 
-    ``X`` and ``sample_weight`` hold the rows with a positive weight only;
+    ``data`` is the training loop's data source (``sklearn_gd._data``): its
+    rows with a positive weight, of weights with mean 1, and its batch size.
     ``initial_gradient()`` returns the full gradient at the starting
     coefficients (a pass over the data, so it is called only when needed).
     The descent runs on ``(X - center) * scale`` (see the kernels), so the
     smoothness constants are those of that matrix.
     """
-    n_rows = X.shape[0]
-    weights = sample_weight.astype(np.float64)
-    weights = weights / weights.sum()
-    Z = _Transformed(X, center, scale)
-    # A row enters a batch's gradient with its weight relative to the mean weight.
-    squared_norms = (Z.squared_row_norms() + float(fit_intercept)) * weights * n_rows
+    n_rows = data.n_rows
+
+    def largest_row(X, weights):
+        # A row enters a batch's gradient with its weight relative to the mean.
+        norms = _Transformed(X, center, scale).squared_row_norms() + fit_intercept
+        return float(np.max(norms * weights, initial=0.0))
+
     l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
-    l_max = curvature * float(squared_norms.max()) + l2_scaled
+    l_max = curvature * data.reduce(largest_row, max) + l2_scaled
     if n_rows > _MAX_ROWS_FOR_SPECTRUM:
-        sample = np.sort(rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False))
-        Z.X = X[sample]
-        weights = weights[sample] / weights[sample].sum()
+        positions = np.sort(rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False))
+        X, weights = data.take(positions)
+    else:
+        X, weights = data.everything()
+    weights = weights.astype(np.float64)
+    weights /= weights.sum()
+    Z = _Transformed(X, center, scale)
     l_full = curvature * largest_gram_eigenvalue(Z, weights, fit_intercept) + l2_scaled
-    b = min(batch_size, n_rows)
+    b = min(data.batch_size, n_rows)
     if b >= n_rows:
         smoothness = l_full
     else:

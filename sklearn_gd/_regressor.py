@@ -9,6 +9,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGD
+from ._data import is_dask_collection
 from ._docstrings import fill_docstring
 from ._losses import REGRESSION_LOSSES
 
@@ -190,8 +191,12 @@ class GDRegressor(RegressorMixin, BaseGD):
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predicted values, in the dtype of the coefficients.
+            Predicted values, in the dtype of the coefficients; a lazy dask
+            array for a dask ``X``.
         """
+        if is_dask_collection(X):
+            n_columns = None if self._y_ndim == 1 else np.shape(self.coef_)[0]
+            return self._lazy(X, self._predict_validated, n_columns, None)
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False

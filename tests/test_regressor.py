@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge
 
 from sklearn_gd import DivergenceError, GDRegressor
+from sklearn_gd._data import InMemoryRows
 
 EXACT = dict(batch_size="full", solver="nesterov", tol=None)
 
@@ -245,15 +246,15 @@ def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
 
 def test_shuffled_epochs_visit_every_row_once_in_changing_batches():
     rng = np.random.RandomState(0)
-    rows = np.arange(1000, dtype=np.intp)
-    first = GDRegressor._epoch_order(rows, rng, shuffles=True, shuffled_copy=True)
-    second = GDRegressor._epoch_order(rows, rng, shuffles=True, shuffled_copy=True)
+    n_rows = 1000
+    X, Y, weights = np.zeros((n_rows, 2)), np.zeros((n_rows, 1)), np.ones(n_rows)
+    data = InMemoryRows(X, Y, weights, 32, True, rng, incremental=False)
+    rows = np.arange(n_rows, dtype=np.intp)
+    first, second = data.order(rng), data.order(rng)
     assert_array_equal(np.sort(first), rows)
     assert_array_equal(np.sort(second), rows)
-    batches_first = {frozenset(first[i : i + 32]) for i in range(0, 1000, 32)}
-    batches_second = {frozenset(second[i : i + 32]) for i in range(0, 1000, 32)}
+    batches_first = {frozenset(first[i : i + 32]) for i in range(0, n_rows, 32)}
+    batches_second = {frozenset(second[i : i + 32]) for i in range(0, n_rows, 32)}
     assert len(batches_first & batches_second) < 5
-    unshuffled = GDRegressor._epoch_order(
-        rows, rng, shuffles=False, shuffled_copy=False
-    )
-    assert_array_equal(unshuffled, rows)
+    unshuffled = InMemoryRows(X, Y, weights, 32, False, rng, incremental=False)
+    assert_array_equal(unshuffled.order(rng), rows)

@@ -1,0 +1,471 @@
+"""Where the training rows live, and how an epoch walks them.
+
+The training loop (``_base.py``) asks a data source for an epoch, for the
+objective or gradient at some coefficients, and for the weighted sums the
+automatic learning rate needs. Two sources answer:
+
+* :class:`InMemoryRows`, for numpy arrays and CSR matrices: one kernel call
+  per epoch over a shuffled copy of the rows (see :meth:`InMemoryRows.order`).
+* :class:`ChunkedRows`, for a ``numpy.memmap`` or a dask array: ``X`` is
+  never copied whole. Full batch sums each chunk's loss gradient (on the
+  dask workers, where the chunks live) and takes the solver step on the
+  client; mini-batches stream the chunks in a random order, each shuffled
+  in memory on its own.
+
+Both hold the targets ``Y`` and the weights in memory (one value a row and
+output) and see weights of mean 1 over the rows with a positive weight, the
+only rows that train.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_sample_weight, _check_y, validate_data
+
+from ._kernels import run_epoch_csr, run_epoch_dense
+from ._solvers import SGD, solver_step
+
+# Consecutive rows of the shuffled copy visited together (see InMemoryRows.order).
+ROW_BLOCK = 64
+# Bytes of X a memory-mapped fit visits at a time (see ChunkedRows).
+STREAM_BYTES = 16 * 2**20
+
+
+def is_dask_collection(X):
+    """Return True for dask arrays and dataframes (without importing dask)."""
+    return type(X).__module__.split(".")[0].startswith("dask") and hasattr(
+        X, "__dask_graph__"
+    )
+
+
+def is_memory_mapped(X):
+    """Return True when ``X`` is a view of a memory-mapped file."""
+    import mmap
+
+    while X is not None:
+        if isinstance(X, (np.memmap, mmap.mmap)):
+            return True
+        X = getattr(X, "base", None)
+    return False
+
+
+class EpochKernel:
+    """The compiled epoch kernel with one fit's settings bound.
+
+    ``settings`` are the kernel arguments after ``t`` up to the conditioning
+    (``fit_intercept, loss_code, multinomial, epsilon, solver, momentum,
+    beta_2, l2, l1``); ``center`` and ``precond`` are the conditioning of
+    :func:`sklearn_gd._kernels.run_epoch_dense`. Plain attributes only, so dask
+    can ship it to its workers.
+    """
+
+    def __init__(self, settings, center, precond, n_outputs):
+        self.settings = settings
+        self.center = center
+        self.precond = precond
+        self.n_outputs = n_outputs
+
+    def run(self, X, Y, sample_weight, order, batch_size, rates, params, state, t):
+        """Run the kernel for X's format; return ``(objective, updates, finite)``."""
+        if sp.issparse(X):
+            return run_epoch_csr(
+                X.data, X.indices, X.indptr, Y, sample_weight, order, batch_size,
+                rates, params, state, t, *self.settings, self.precond,
+            )  # fmt: skip
+        return run_epoch_dense(
+            X, Y, sample_weight, order, batch_size, rates, params, state, t,
+            *self.settings, self.center, self.precond,
+        )  # fmt: skip
+
+    def loss_gradient(self, X, Y, sample_weight, order, params):
+        """Return the weighted loss sum and loss-gradient sum of the rows in ``order``.
+
+        One plain gradient step of size 1 on a copy, without penalty or
+        preconditioner, moves it by the mean gradient: the same arithmetic
+        as a full-batch epoch. Both sums are float64.
+        """
+        n_rows = order.shape[0]
+        if n_rows == 0:
+            return 0.0, np.zeros(params.shape[0])
+        fit_intercept, loss_code, multinomial, epsilon = self.settings[:4]
+        probe = params.copy()
+        settings = (True, loss_code, multinomial, epsilon, SGD, 0.0, 0.0, 0.0, 0.0)
+        ones = np.ones_like(self.precond)
+        if sp.issparse(X):
+            mean_loss = run_epoch_csr(
+                X.data, X.indices, X.indptr, Y, sample_weight, order, n_rows,
+                np.ones(1), probe, np.zeros((2, params.shape[0]), params.dtype),
+                0, *settings, ones,
+            )[0]  # fmt: skip
+        else:
+            mean_loss = run_epoch_dense(
+                X, Y, sample_weight, order, n_rows, np.ones(1), probe,
+                np.zeros((2, params.shape[0]), params.dtype), 0, *settings,
+                self.center, ones,
+            )[0]  # fmt: skip
+        gradient = (params.astype(np.float64) - probe) * n_rows
+        return float(mean_loss) * n_rows, gradient
+
+    def step(self, params, gradient_sum, n_rows, rate, state, t):
+        """Step from a loss-gradient sum over ``n_rows`` rows; return the penalty."""
+        fit_intercept = self.settings[0]
+        solver, momentum, beta_2, l2, l1 = self.settings[4:]
+        n_coef = params.shape[0] - self.n_outputs
+        n_active = params.shape[0] if fit_intercept else n_coef
+        return solver_step(
+            solver, params, gradient_sum.astype(params.dtype), 1.0 / n_rows, n_coef,
+            n_active, rate, t, momentum, beta_2, l2, l1, state, self.precond,
+        )  # fmt: skip
+
+    def penalty(self, params):
+        """Return the penalty ``l2 / 2 * ||w||^2 + l1 * ||w||_1`` of ``params``."""
+        l2, l1 = self.settings[7:]
+        coef = params[: params.shape[0] - self.n_outputs].astype(np.float64)
+        return 0.5 * l2 * float(coef @ coef) + l1 * float(np.abs(coef).sum())
+
+    def gradient(self, loss_gradient_sum, n_rows, params):
+        """Return the objective's smooth gradient from a loss-gradient sum."""
+        l2 = self.settings[7]
+        gradient = loss_gradient_sum / n_rows
+        n_coef = params.shape[0] - self.n_outputs
+        gradient[:n_coef] += l2 * params[:n_coef]
+        return gradient
+
+
+class InMemoryRows:
+    """Training rows held in memory: a numpy array or a CSR matrix.
+
+    A fit that shuffles copies the rows once in a random order (random reads
+    of memory cost more than the arithmetic); ``partial_fit`` visits its block
+    in a fresh random order instead.
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size, shuffle, rng, incremental):
+        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
+        self.n_rows = rows.shape[0]
+        self.sample_weight = sample_weight * (self.n_rows / sample_weight[rows].sum())
+        self.batch_size = min(batch_size, self.n_rows)
+        self.shuffles = shuffle and self.batch_size < self.n_rows
+        self.shuffled_copy = self.shuffles and not incremental
+        if self.shuffled_copy:
+            permutation = rng.permutation(rows)
+            X, Y = X[permutation], Y[permutation]
+            self.sample_weight = self.sample_weight[permutation]
+            rows = np.arange(self.n_rows, dtype=np.intp)
+        self.X, self.Y, self.rows = X, Y, rows
+        self.sparse = sp.issparse(X)
+        self.n_batches = -(-self.n_rows // self.batch_size)
+
+    def order(self, rng):
+        """Return the order in which an epoch visits the rows.
+
+        Without shuffling (or for full batch, where order does not matter) the
+        rows in storage order. With a shuffled copy: the copy is cut into
+        blocks of ``ROW_BLOCK`` consecutive rows at a random offset, and the
+        blocks are visited in a random order, both drawn afresh each epoch;
+        rows within a block are read in storage order, which lets the
+        processor prefetch them (shuffling within blocks measured 2x slower).
+        The offset moves batch boundaries, so batches change membership from
+        epoch to epoch. Otherwise (partial_fit) a plain random permutation.
+        """
+        rows = self.rows
+        if not self.shuffles:
+            return rows
+        if not self.shuffled_copy:
+            return rng.permutation(rows)
+        offset = int(rng.randint(ROW_BLOCK))
+        n_blocks = -(-(self.n_rows + offset) // ROW_BLOCK)
+        starts = rng.permutation(n_blocks) * ROW_BLOCK - offset
+        order = (starts[:, None] + np.arange(ROW_BLOCK)).ravel()
+        return order[(order >= 0) & (order < self.n_rows)].astype(np.intp)
+
+    def epoch(self, kernel, rates, params, state, t, rng):
+        """Run one epoch in place; return ``(objective, updates, finite)``."""
+        order = self.order(rng)
+        return kernel.run(
+            self.X, self.Y, self.sample_weight, order, self.batch_size, rates,
+            params, state, t,
+        )  # fmt: skip
+
+    def objective(self, kernel, params, state, *, at_most=None):
+        """Return the objective at ``params``, on ``at_most`` evenly spread rows."""
+        rows = self.rows
+        if at_most is not None and at_most < self.n_rows:
+            rows = rows[np.linspace(0, self.n_rows - 1, at_most).astype(np.intp)]
+        return kernel.run(
+            self.X, self.Y, self.sample_weight, rows, rows.shape[0], np.zeros(1),
+            params.copy(), state.copy(), 0,
+        )[0]  # fmt: skip
+
+    def loss_gradient(self, kernel, params):
+        """Return the loss sum and loss-gradient sum over the training rows."""
+        return kernel.loss_gradient(
+            self.X, self.Y, self.sample_weight, self.rows, params
+        )
+
+    def reduce(self, function, combine):
+        """Return ``combine([function(X, weights)])``; the weights have mean 1."""
+        return combine([function(self.X, self.sample_weight)])
+
+    def take(self, positions):
+        """Return ``(X, weights)`` of the training rows at ``positions`` (sorted)."""
+        rows = self.rows[positions]
+        return self.X[rows], self.sample_weight[rows]
+
+    def everything(self):
+        """Return ``(X, weights)`` of every row (zero weights for the unused)."""
+        return self.X, self.sample_weight
+
+
+class ChunkedRows:
+    """Training rows in chunks: a memory-mapped array or a dask array.
+
+    ``X`` itself is never copied. A memory map is cut into chunks of about
+    ``STREAM_BYTES`` (a whole number of batches), a dask array keeps its own
+    chunks (each made at least a batch long). Full batch sums the chunks'
+    loss gradients and takes the step on the client; the dask workers
+    compute their chunks' sums where the chunks live. Mini-batches visit the
+    chunks in a random order and each chunk's rows in a random order, in a
+    shuffled copy of that chunk; a dask chunk is fetched while the one
+    before trains. Extra memory: three chunks for dask (the one training,
+    its shuffled copy and the next), one for a memory map, plus the
+    per-row targets and weights.
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size, shuffle):
+        self.dask = is_dask_collection(X)
+        n_samples = X.shape[0]
+        positive = sample_weight > 0
+        self.n_rows = int(positive.sum())
+        self.sample_weight = sample_weight * (
+            self.n_rows / sample_weight[positive].sum()
+        )
+        self.batch_size = min(batch_size, self.n_rows)
+        self.full_batch = self.batch_size >= self.n_rows
+        self.shuffles = shuffle and not self.full_batch
+        if self.dask:
+            import dask.array as da
+
+            if max(X.chunks[0]) < self.batch_size:
+                X = X.rechunk({0: self.batch_size})
+            lengths = X.chunks[0]
+            bounds = np.concatenate([[0], np.cumsum(lengths)])
+            weight_chunks = da.from_array(self.sample_weight, chunks=(lengths,))
+            target_chunks = da.from_array(Y, chunks=(lengths, Y.shape[1]))
+            self._blocks = list(
+                zip(
+                    X.to_delayed().ravel(),
+                    target_chunks.to_delayed().ravel(),
+                    weight_chunks.to_delayed().ravel(),
+                    strict=True,
+                )
+            )
+        else:
+            row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+            chunk = max(STREAM_BYTES // row_bytes, 1)
+            chunk = -(-chunk // self.batch_size) * self.batch_size
+            bounds = np.append(np.arange(0, n_samples, chunk), n_samples)
+        self.X, self.Y = X, Y
+        self.bounds = bounds
+        self.n_chunks = bounds.shape[0] - 1
+        self.rows = [
+            np.flatnonzero(positive[start:stop]).astype(np.intp)
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        self.sparse = False
+        self.n_batches = (
+            1
+            if self.full_batch
+            else sum(-(-rows.shape[0] // self.batch_size) for rows in self.rows)
+        )
+
+    def _local(self, index):
+        """Return the targets and weights of chunk ``index``."""
+        start, stop = self.bounds[index], self.bounds[index + 1]
+        return self.Y[start:stop], self.sample_weight[start:stop]
+
+    def _fetch(self, index):
+        """Return chunk ``index`` of X as an in-memory (or mapped) array."""
+        start, stop = self.bounds[index], self.bounds[index + 1]
+        if self.dask:
+            return np.asarray(self._blocks[index][0].compute())
+        return self.X[start:stop]
+
+    def _map(self, function):
+        """Return ``[function(X, Y, weights, rows) for each chunk]``.
+
+        For dask, the calls run as tasks next to the chunks, in parallel.
+        """
+        if not self.dask:
+            return [
+                function(self._fetch(index), *self._local(index), self.rows[index])
+                for index in range(self.n_chunks)
+            ]
+        import dask
+
+        tasks = [
+            dask.delayed(function)(X, Y, weights, rows)
+            for (X, Y, weights), rows in zip(self._blocks, self.rows, strict=True)
+        ]
+        return list(dask.compute(*tasks))
+
+    def epoch(self, kernel, rates, params, state, t, rng):
+        """Run one epoch in place; return ``(objective, updates, finite)``."""
+        if self.full_batch:
+            loss, gradient = self.loss_gradient(kernel, params)
+            penalty = kernel.step(params, gradient, self.n_rows, rates[0], state, t)
+            objective = loss / self.n_rows + penalty
+            return objective, 1, bool(np.isfinite(objective))
+        chunks = (
+            rng.permutation(self.n_chunks) if self.shuffles else range(self.n_chunks)
+        )
+        total, n_updates, batch = 0.0, 0, 0
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for position, index in enumerate(chunks):
+                X = pending.result() if pending is not None else self._fetch(index)
+                if self.dask and position + 1 < self.n_chunks:
+                    pending = pool.submit(self._fetch, chunks[position + 1])
+                Y, weights = self._local(index)
+                rows = self.rows[index]
+                if self.shuffles:
+                    rows = rng.permutation(rows)
+                    X, Y, weights = X[rows], Y[rows], weights[rows]
+                    rows = np.arange(rows.shape[0], dtype=np.intp)
+                n_batches = -(-rows.shape[0] // self.batch_size)
+                if n_batches == 0:
+                    continue
+                objective, updates, finite = kernel.run(
+                    X, Y, weights, rows, self.batch_size,
+                    rates[batch : batch + n_batches], params, state, t + n_updates,
+                )  # fmt: skip
+                batch += n_batches
+                total += objective * updates
+                n_updates += updates
+                if not finite:
+                    return objective, n_updates, False
+        return total / max(n_updates, 1), n_updates, True
+
+    def loss_gradient(self, kernel, params):
+        """Return the loss sum and loss-gradient sum over the training rows."""
+        sums = self._map(
+            lambda X, Y, weights, rows: kernel.loss_gradient(
+                X, Y, weights, rows, params
+            )
+        )
+        loss = sum(part[0] for part in sums)
+        gradient = np.sum([part[1] for part in sums], axis=0)
+        return loss, gradient
+
+    def objective(self, kernel, params, state, *, at_most=None):
+        """Return the objective at ``params`` (over every row)."""
+        loss, _ = self.loss_gradient(kernel, params)
+        return loss / self.n_rows + kernel.penalty(params)
+
+    def reduce(self, function, combine):
+        """Return ``combine`` over the chunks of ``function(X, weights)``."""
+        parts = self._map(lambda X, Y, weights, rows: function(X, weights))
+        return combine(parts)
+
+    def take(self, positions):
+        """Return ``(X, weights)`` of the training rows at ``positions`` (sorted)."""
+        counts = np.array([rows.shape[0] for rows in self.rows])
+        firsts = np.concatenate([[0], np.cumsum(counts)])
+        chunk = np.searchsorted(firsts, positions, side="right") - 1
+        rows = np.concatenate(
+            [
+                self.bounds[index] + self.rows[index][positions[chunk == index] - first]
+                for index, first in enumerate(firsts[:-1])
+            ]
+        ).astype(np.intp)
+        X = self.X[rows]
+        if self.dask:
+            X = np.asarray(X.compute())
+        return X, self.sample_weight[rows]
+
+    def everything(self):
+        """Return ``(X, weights)`` of the training rows, brought into memory."""
+        return self.take(np.arange(self.n_rows))
+
+
+def validate_dask_input(
+    estimator, X, y, sample_weight, *, reset, multi_output, y_numeric
+):
+    """Check a dask ``X`` (array or dataframe) and bring ``y`` and the weights in.
+
+    ``X`` stays a lazy dask array of floats with its rows in chunks and every
+    column in each chunk; ``y`` and ``sample_weight`` (one value a row) are
+    computed into numpy arrays. Feature names and counts are checked as
+    :func:`sklearn.utils.validation.validate_data` checks them.
+    """
+    import dask.array as da
+
+    X = dask_features(estimator, X, reset=reset)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-dimensional dask array for X, got {X.ndim} dimensions; "
+            "reshape it to (n_samples, n_features)."
+        )
+    if any(np.isnan(length) for length in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    if X.dtype not in (np.float32, np.float64):
+        if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
+            raise ValueError(
+                f"X has dtype {X.dtype}; a dask X must hold numbers. Encode "
+                "categorical columns first (e.g. with dask_ml.preprocessing)."
+            )
+        X = X.astype(np.float64)
+    if sp.issparse(X._meta):
+        raise ValueError(
+            "X is a dask array of sparse chunks, which fit does not train on; "
+            "pass its chunks to partial_fit (dask_ml.wrappers.Incremental) instead."
+        )
+    X = X.rechunk({1: -1})
+    if is_dask_collection(y):
+        y = y.compute()
+    y = _check_y(np.asarray(y), multi_output=multi_output, y_numeric=y_numeric)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {y.shape[0]}; pass one target a row."
+        )
+    if is_dask_collection(sample_weight):
+        sample_weight = np.asarray(sample_weight.compute())
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+        allow_all_zero_weights=True,
+    )  # fmt: skip
+    if not bool(da.isfinite(X).all().compute()):
+        raise ValueError(
+            "Input X contains NaN or infinity; remove or impute those values "
+            "(e.g. with dask_ml.impute.SimpleImputer) before fitting."
+        )
+    return X, y, sample_weight
+
+
+def dask_features(estimator, X, *, reset):
+    """Check the features of a dask ``X``; return it as a dask array.
+
+    A dask dataframe's column names are checked on its (empty pandas) meta.
+    """
+    if hasattr(X, "to_dask_array"):
+        validate_data(estimator, X._meta, skip_check_array=True, reset=reset)
+        return X.to_dask_array(lengths=True)
+    validate_data(estimator, X, skip_check_array=True, reset=reset)
+    return X
+
+
+def map_rows(function, X, n_columns, dtype):
+    """Apply ``function`` to each chunk of the dask array ``X``, lazily.
+
+    ``function`` gets a float numpy chunk with every column and returns one
+    value a row (``n_columns=None``) or ``n_columns`` values a row, of
+    ``dtype`` (``None``: the dtype of the chunk).
+    """
+    X = X.rechunk({1: -1})
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    dtype = X.dtype if dtype is None else dtype
+    if n_columns is None:
+        return X.map_blocks(function, drop_axis=1, dtype=dtype)
+    return X.map_blocks(function, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
