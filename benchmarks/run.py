@@ -296,6 +296,55 @@ def scaling(repeats):
     return {"rows": rows}
 
 
+def memory(n_samples, n_features, repeats):
+    """Peak memory a fit allocates (tracemalloc), from memory and from a memmap.
+
+    numpy reports its allocations to tracemalloc; the pages of a memory-mapped
+    file are not allocations, so the figure is the fit's own extra memory.
+    """
+    import tempfile
+    import tracemalloc
+    from pathlib import Path
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(n_samples, n_features))
+    y = X @ rng.normal(size=n_features) + rng.normal(size=n_samples)
+    path = Path(tempfile.mkdtemp()) / "X.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    rows = []
+    for label, params in [
+        ("full batch, auto rate", {}),
+        ("batch 64, auto rate", {"batch_size": 64}),
+        ("batch 64, learning_rate=0.01", {"batch_size": 64, "learning_rate": 0.01}),
+    ]:
+        for source, data in (("in memory", X), ("memmap", mapped)):
+            model = GDRegressor(max_iter=3, tol=None, random_state=0, **params)
+            model.fit(data[:500], y[:500])  # compile outside the count
+            tracemalloc.start()
+            model.fit(data, y)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            seconds = timed(lambda model=model, data=data: model.fit(data, y), repeats)
+            rows.append(
+                {"case": label, "source": source, "peak_mb": peak / 1e6,
+                 "x_mb": X.nbytes / 1e6, "fit_s": seconds}
+            )  # fmt: skip
+    path.unlink()
+    return {"rows": rows}
+
+
+def print_memory_section(title, section):
+    print(f"\n## {title}")
+    print("| fit | X from | peak extra MB | of X's size | 3 epochs, s |")
+    print("|---|---|---|---|---|")
+    for r in section["rows"]:
+        print(
+            f"| {r['case']} | {r['source']} | {r['peak_mb']:.1f} | "
+            f"{r['peak_mb'] / r['x_mb']:.2f} | {r['fit_s']:.2f} |"
+        )
+
+
 def print_gap_section(title, section):
     print(f"\n## {title}")
     print("| problem | defaults of | seconds to gap 1e-3 | best gap seen |")
@@ -362,6 +411,10 @@ def main():
     name = f"time to a 1e-3 objective gap with default settings, {n} x 100"
     results[name] = time_to_gap(n, 100, budget=60.0 / scale)
     print_gap_section(name, results[name])
+    n_memory = 400_000 // scale
+    name = f"peak extra memory of a fit, {n_memory} x 100 float64"
+    results[name] = memory(n_memory, 100, args.repeats)
+    print_memory_section(name, results[name])
     if not args.quick:
         name = "epoch time (batch 32, sgd with momentum) as the data grows"
         results[name] = scaling(args.repeats)

@@ -17,6 +17,7 @@ output) and see weights of mean 1 over the rows with a positive weight, the
 only rows that train.
 """
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -218,6 +219,11 @@ class InMemoryRows:
         return self.X, self.sample_weight
 
 
+def _on_chunk(function, X, Y, weights):
+    """Call ``function`` on a chunk and its training rows, found where it lives."""
+    return function(X, Y, weights, np.flatnonzero(weights > 0).astype(np.intp))
+
+
 class ChunkedRows:
     """Training rows in chunks: a memory-mapped array or a dask array.
 
@@ -245,14 +251,23 @@ class ChunkedRows:
         self.full_batch = self.batch_size >= self.n_rows
         self.shuffles = shuffle and not self.full_batch
         if self.dask:
+            import dask
             import dask.array as da
 
-            if max(X.chunks[0]) < self.batch_size:
+            if not self.full_batch and max(X.chunks[0]) < self.batch_size:
                 X = X.rechunk({0: self.batch_size})
             lengths = X.chunks[0]
             bounds = np.concatenate([[0], np.cumsum(lengths)])
+            # Sent to the workers once, not with every pass's tasks.
             weight_chunks = da.from_array(self.sample_weight, chunks=(lengths,))
             target_chunks = da.from_array(Y, chunks=(lengths, Y.shape[1]))
+            with warnings.catch_warnings():
+                # distributed warns of graphs holding data: here it is meant.
+                warnings.filterwarnings("ignore", "Sending large graph")
+                weight_chunks, target_chunks = dask.persist(
+                    weight_chunks, target_chunks
+                )
+            self._persisted = (weight_chunks, target_chunks)  # keep them alive
             self._blocks = list(
                 zip(
                     X.to_delayed().ravel(),
@@ -304,10 +319,7 @@ class ChunkedRows:
             ]
         import dask
 
-        tasks = [
-            dask.delayed(function)(X, Y, weights, rows)
-            for (X, Y, weights), rows in zip(self._blocks, self.rows, strict=True)
-        ]
+        tasks = [dask.delayed(_on_chunk)(function, *block) for block in self._blocks]
         return list(dask.compute(*tasks))
 
     def epoch(self, kernel, rates, params, state, t, rng):

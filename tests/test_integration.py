@@ -3,9 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_digits, load_iris
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -116,3 +120,51 @@ def test_negative_and_all_zero_sample_weights_are_rejected():
         GDRegressor().fit(X, y, sample_weight=-np.ones(len(y)))
     with pytest.raises(ValueError, match="sample_weight"):
         GDRegressor().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_sample_weight_is_routed_through_pipeline_and_grid_search():
+    X, y = load_diabetes(return_X_y=True)
+    weights = np.random.default_rng(0).integers(1, 4, size=y.shape[0]).astype(float)
+    with sklearn.config_context(enable_metadata_routing=True):
+        regressor = GDRegressor(random_state=0).set_fit_request(sample_weight=True)
+        scaler = StandardScaler().set_fit_request(sample_weight=False)
+        pipeline = make_pipeline(scaler, regressor).fit(X, y, sample_weight=weights)
+        search = GridSearchCV(
+            make_pipeline(scaler, regressor),
+            {"gdregressor__alpha": [1e-4, 1e-2]},
+            cv=KFold(3),
+            scoring=get_scorer("r2").set_score_request(sample_weight=True),
+        ).fit(X, y, sample_weight=weights)
+    X_scaled = StandardScaler().fit_transform(X)
+    direct = GDRegressor(random_state=0).fit(X_scaled, y, sample_weight=weights)
+    unweighted = GDRegressor(random_state=0).fit(X_scaled, y)
+    coef = pipeline[-1].coef_
+    assert_allclose(coef, direct.coef_, rtol=1e-10)
+    assert not np.allclose(coef, unweighted.coef_, rtol=1e-3)
+    # The search's refit got the weights too.
+    best = search.best_estimator_[-1]
+    expected = (
+        clone(direct)
+        .set_params(alpha=best.alpha)
+        .fit(X_scaled, y, sample_weight=weights)
+    )
+    assert_allclose(best.coef_, expected.coef_, rtol=1e-10)
+
+
+def test_set_output_pandas_pipeline_end_to_end():
+    frame = load_iris(as_frame=True)
+    X = frame.data.assign(size=lambda d: np.where(d["petal length (cm)"] > 4, "L", "S"))
+    features = ColumnTransformer(
+        [
+            ("numbers", StandardScaler(), list(frame.data.columns)),
+            ("size", OneHotEncoder(sparse_output=False), ["size"]),
+        ]
+    ).set_output(transform="pandas")
+    pipeline = make_pipeline(features, GDClassifier(random_state=0)).fit(
+        X, frame.target
+    )
+    model = pipeline[-1]
+    assert list(model.feature_names_in_) == list(features.get_feature_names_out())
+    assert model.feature_names_in_[0] == "numbers__sepal length (cm)"
+    assert pipeline.score(X, frame.target) > 0.9
+    assert pipeline.predict_proba(X.iloc[:5]).shape == (5, 3)

@@ -5,9 +5,12 @@ import pickle
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import make_classification
+from sklearn.linear_model import Ridge
 
 from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._data import ChunkedRows
 
 da = pytest.importorskip("dask.array")
 
@@ -53,7 +56,7 @@ def test_fit_and_predict_on_a_local_cluster(blocks):
     distributed = pytest.importorskip("distributed")
     from dask_ml.wrappers import Incremental
 
-    _, _, X_dask, y_dask = blocks
+    X, y, X_dask, y_dask = blocks
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -62,9 +65,18 @@ def test_fit_and_predict_on_a_local_cluster(blocks):
     ):
         incremental = Incremental(GDClassifier(random_state=0), shuffle_blocks=False)
         incremental.fit(X_dask, y_dask, classes=[0, 1])
-        predicted = incremental.predict(X_dask).compute()
-    assert predicted.shape == (X_dask.shape[0],)
-    assert np.mean(predicted == y_dask.compute()) > 0.8
+        streamed = incremental.predict(X_dask).compute()
+        # Native fits: the workers sum their chunks' gradients (full batch) or
+        # send their chunks one at a time (mini-batches).
+        native = GDClassifier(random_state=0).fit(X_dask, y_dask)
+        native_predicted = native.predict(X_dask).compute()
+        mini_batch = GDClassifier(batch_size=64, random_state=0).fit(X_dask, y_dask)
+    assert streamed.shape == (X_dask.shape[0],)
+    assert np.mean(streamed == y) > 0.8
+    in_memory = GDClassifier(random_state=0).fit(X, y)
+    assert_allclose(native.coef_, in_memory.coef_, rtol=1e-6)
+    assert_array_equal(native_predicted, in_memory.predict(X))
+    assert mini_batch.score(X, y) == pytest.approx(in_memory.score(X, y), abs=0.02)
 
 
 def test_read_only_memmap_gives_the_in_memory_fit(tmp_path):
@@ -92,3 +104,179 @@ def test_pickle_and_skops_round_trips_predict_identically(estimator, blocks):
     assert all(name.startswith("sklearn_gd.") for name in untrusted)
     restored = skops_io.loads(data, trusted=untrusted)
     assert_array_equal(restored.predict(X), expected)
+
+
+# -- native dask fit ----------------------------------------------------------------
+
+
+def _regression(n_samples=2000, random_state=0):
+    rng = np.random.default_rng(random_state)
+    X = rng.normal(size=(n_samples, 6)) * [1, 2, 3, 0.5, 1, 10] + 3.0
+    y = X @ rng.normal(size=6) + rng.normal(size=n_samples)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"solver": "adam"},
+        {"solver": "nesterov", "penalty": "elasticnet", "alpha": 0.01},
+        {"solver": "rmsprop", "fit_intercept": False},
+    ],
+)
+def test_dask_full_batch_gives_the_in_memory_coefficients(params):
+    X, y = _regression()
+    weights = np.random.default_rng(1).integers(0, 3, size=y.shape[0]).astype(float)
+    chunks = (300, 700, 500, 500)  # uneven, as real data comes
+    model = GDRegressor(random_state=0, tol=1e-9, max_iter=200, **params)
+    in_memory = clone(model).fit(X, y, sample_weight=weights)
+    native = clone(model).fit(
+        da.from_array(X, chunks=(chunks, 6)), y, sample_weight=weights
+    )
+    assert native.n_iter_ == in_memory.n_iter_
+    # Full batch keeps the chunks: each sums its own gradient.
+    chunked = ChunkedRows(
+        da.from_array(X, chunks=(chunks, 6)), y[:, None], weights, len(y), True
+    )
+    assert chunked.full_batch and chunked.n_chunks == 4
+    assert native.learning_rate_ == pytest.approx(in_memory.learning_rate_, rel=1e-12)
+    assert_allclose(native.coef_, in_memory.coef_, rtol=1e-6)
+    assert_allclose(native.intercept_, in_memory.intercept_, rtol=1e-6)
+    assert_allclose(native.loss_curve_, in_memory.loss_curve_, rtol=1e-6)
+
+
+def test_dask_multinomial_full_batch_with_dask_targets_and_weights():
+    X, y = make_classification(1500, 8, n_informative=5, n_classes=3, random_state=0)
+    weights = np.linspace(0.5, 2.0, y.shape[0])
+    in_memory = GDClassifier(random_state=0).fit(X, y, sample_weight=weights)
+    native = GDClassifier(random_state=0).fit(
+        da.from_array(X, chunks=400),
+        da.from_array(y, chunks=400),
+        sample_weight=da.from_array(weights, chunks=400),
+    )
+    assert_allclose(native.coef_, in_memory.coef_, rtol=1e-6, atol=1e-12)
+    X_dask = da.from_array(X, chunks=400)
+    for method in ("decision_function", "predict_proba", "predict"):
+        lazy = getattr(native, method)(X_dask)
+        assert isinstance(lazy, da.Array)
+        expected = getattr(native, method)(X)
+        assert_array_equal(lazy.compute(), expected) if method == "predict" else (
+            assert_allclose(lazy.compute(), expected, rtol=1e-12)
+        )
+
+
+def test_dask_mini_batches_stream_shuffled_chunks():
+    X, y = _regression(4000)
+    exact = Ridge(alpha=1e-4 * y.shape[0]).fit(X, y)
+    model = GDRegressor(
+        batch_size=32, schedule="cosine", max_iter=30, tol=None, random_state=0
+    )
+    native = clone(model).fit(da.from_array(X, chunks=512), y)
+    in_memory = clone(model).fit(X, y)
+    # Different row orders, the same quality: both near the exact solution.
+    for fitted in (native, in_memory):
+        assert_allclose(fitted.coef_, exact.coef_, rtol=2e-2, atol=2e-2)
+    assert (
+        native.t_ == in_memory.t_ == 30 * 4000 // 32
+    )  # 500-row chunks: no short batch
+    # A fixed seed gives the same fit twice; another seed another row order.
+    again = clone(model).fit(da.from_array(X, chunks=512), y)
+    assert_array_equal(again.coef_, native.coef_)
+    other = clone(model).set_params(random_state=1)
+    other.fit(da.from_array(X, chunks=512), y)
+    assert not np.array_equal(other.coef_, native.coef_)
+
+
+def test_dask_dataframe_fit_keeps_the_feature_names():
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    X, y = _regression(600)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    model = GDRegressor(random_state=0).fit(dd.from_pandas(frame, 3), y)
+    assert_array_equal(model.feature_names_in_, frame.columns)
+    in_memory = GDRegressor(random_state=0).fit(frame, y)
+    assert_allclose(model.coef_, in_memory.coef_, rtol=1e-10)
+    predicted = model.predict(dd.from_pandas(frame, 3))
+    assert_allclose(predicted.compute(), in_memory.predict(frame), rtol=1e-8)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(dd.from_pandas(frame.rename(columns={"f0": "g"}), 3))
+
+
+def test_dask_early_stopping_scores_the_held_out_rows():
+    X, y = make_classification(2000, 6, random_state=0)
+    model = GDClassifier(early_stopping=True, random_state=0, batch_size=64)
+    native = clone(model).fit(da.from_array(X, chunks=500), y)
+    assert len(native.validation_scores_) == native.n_iter_
+    assert native.best_validation_score_ > 0.8
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (da.from_array(np.array([[1.0, np.nan], [0.0, 1.0]] * 5)), "NaN or infinity"),
+        (da.ones(10), "2-dimensional"),
+        (da.from_array(np.array([["a", "b"]] * 10)), "must hold numbers"),
+    ],
+)
+def test_dask_bad_input_is_refused_with_the_reason(X, message):
+    with pytest.raises(ValueError, match=message):
+        GDRegressor().fit(X, np.arange(10.0))
+
+
+# -- memory-mapped fit --------------------------------------------------------------
+
+
+@pytest.fixture
+def mapped(tmp_path):
+    X, y = _regression(3000)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    return X, y, np.load(path, mmap_mode="r")
+
+
+def test_memmap_mini_batches_stream_chunks(mapped, monkeypatch):
+    from sklearn_gd import _data
+
+    monkeypatch.setattr(_data, "STREAM_BYTES", 48 * 250)  # 250 rows a chunk
+    X, y, X_mapped = mapped
+    exact = Ridge(alpha=1e-4 * y.shape[0]).fit(X, y)
+    model = GDRegressor(
+        batch_size=50, schedule="cosine", max_iter=30, tol=None, random_state=0
+    )
+    streamed = clone(model).fit(X_mapped, y)
+    assert streamed.t_ == 30 * 3000 // 50  # chunks are whole batches
+    assert_allclose(streamed.coef_, exact.coef_, rtol=2e-2, atol=2e-2)
+    unshuffled = clone(model).set_params(shuffle=False)
+    assert_allclose(
+        unshuffled.fit(X_mapped, y).coef_, unshuffled.fit(X, y).coef_, rtol=1e-10
+    )
+
+
+def test_memmap_fit_does_not_copy_X(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from sklearn_gd import _data
+
+    monkeypatch.setattr(_data, "STREAM_BYTES", 2**20)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60_000, 40))
+    y = X[:, 0] + 0.1 * rng.normal(size=60_000)
+    np.save(tmp_path / "X.npy", X)
+    X_mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    model = GDRegressor(batch_size=64, max_iter=2, tol=None, random_state=0)
+
+    def peak(data):
+        model.fit(data[:100], y[:100])  # compile and warm up outside the count
+        tracemalloc.start()
+        model.fit(data, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    # In memory a fit shuffles a copy of X; a memory map is read in place,
+    # a chunk (here 1 MiB) at a time, plus at most 20,000 rows (6.4 MB) for the
+    # automatic learning rate and a few values a row (2.4 MB each).
+    assert peak(X) > X.nbytes
+    assert peak(X_mapped) < 0.6 * X.nbytes
