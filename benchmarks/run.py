@@ -122,7 +122,12 @@ def dense_regression(n_samples, n_features, dtype, repeats):
     ours = per_epoch(
         gd(GDRegressor, batch_size="full", learning_rate=lr), X, y, repeats
     )
-    row("full batch", ours, "numpy X.T @ (X @ w - y)", two_pass_gradient(X, y, repeats))
+    numpy_gradient = two_pass_gradient(X, y, repeats)
+    row("full batch", ours, "numpy X.T @ (X @ w - y)", numpy_gradient)
+    ours = per_epoch(
+        gd(GDRegressor, batch_size="full", learning_rate=lr, n_jobs=2), X, y, repeats
+    )
+    row("full batch, n_jobs=2", ours, "numpy X.T @ (X @ w - y)", numpy_gradient)
     return {"one_pass_ms": floor * 1e3, "rows": rows}
 
 
@@ -158,6 +163,14 @@ def classification(n_samples, n_features, n_classes, repeats):
         {"case": "log_loss, batch 32, adam", "ours_ms": ours * 1e3,
          "peer": "MLPClassifier(())", "peer_ms": peer * 1e3, "speedup": peer / ours}
     )  # fmt: skip
+    for n_jobs in (None, 2):
+        ours = per_epoch(
+            gd(GDClassifier, batch_size="full", learning_rate=1e-4, n_jobs=n_jobs),
+            X, y, repeats,
+        )  # fmt: skip
+        rows.append(
+            {"case": f"log_loss, full batch, n_jobs={n_jobs}", "ours_ms": ours * 1e3}
+        )
     return {"rows": rows}
 
 

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -86,6 +87,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
         "epsilon": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -114,6 +116,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         warm_start,
         verbose,
         epsilon,
+        n_jobs,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -136,6 +139,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.verbose = verbose
         self.epsilon = epsilon
+        self.n_jobs = n_jobs
 
     # -- hooks for the estimators -------------------------------------------------
 
@@ -365,10 +369,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         n_rows = int(np.count_nonzero(sample_weight > 0))
         batch_size = self._resolve_batch_size(n_rows, incremental)
+        n_threads = effective_n_jobs(self.n_jobs)
         if is_dask_collection(X) or (not incremental and is_memory_mapped(X)):
-            return ChunkedRows(X, Y, sample_weight, batch_size, self.shuffle)
+            return ChunkedRows(X, Y, sample_weight, batch_size, self.shuffle, n_threads)
         return InMemoryRows(
-            X, Y, sample_weight, batch_size, self.shuffle, rng, incremental
+            X, Y, sample_weight, batch_size, self.shuffle, rng, incremental, n_threads
         )
 
     def _kernel(self, data, l2, l1, n_outputs):

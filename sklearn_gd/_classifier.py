@@ -124,6 +124,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         warm_start=False,
         verbose=0,
         epsilon=0.1,
+        n_jobs=None,
         class_weight=None,
     ):
         super().__init__(
@@ -148,6 +149,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             warm_start=warm_start,
             verbose=verbose,
             epsilon=epsilon,
+            n_jobs=n_jobs,
         )
         self.class_weight = class_weight
 

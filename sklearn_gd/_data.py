@@ -17,6 +17,7 @@ output) and see weights of mean 1 over the rows with a positive weight, the
 only rows that train.
 """
 
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,6 +32,8 @@ from ._solvers import SGD, solver_step
 ROW_BLOCK = 64
 # Bytes of X a memory-mapped fit visits at a time (see ChunkedRows).
 STREAM_BYTES = 16 * 2**20
+# Rows below which full batch runs on one thread whatever n_jobs says.
+PARALLEL_ROWS = 10_000
 
 
 def is_dask_collection(X):
@@ -134,15 +137,59 @@ class EpochKernel:
         return gradient
 
 
-class InMemoryRows:
+_POOLS = {}
+
+
+def _threaded(function, items, n_threads):
+    """Return ``[function(item) for item in items]``, on ``n_threads`` threads.
+
+    The compiled kernels release the GIL, so the calls run in parallel. The
+    pool outlives the call (starting threads every epoch would cost more than
+    a small epoch), one per process and thread count.
+    """
+    if n_threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    key = (os.getpid(), n_threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(max_workers=n_threads)
+    return list(_POOLS[key].map(function, items))
+
+
+class _Rows:
+    """What both sources share: full-batch epochs from summed loss gradients."""
+
+    def loss_gradient(self, kernel, params):
+        """Return the loss sum and loss-gradient sum over the training rows."""
+        sums = self._map(
+            lambda X, Y, weights, rows: kernel.loss_gradient(
+                X, Y, weights, rows, params
+            )
+        )
+        loss = sum(part[0] for part in sums)
+        gradient = np.sum([part[1] for part in sums], axis=0)
+        return loss, gradient
+
+    def _summed_epoch(self, kernel, rates, params, state, t):
+        """Take the full-batch step from the parts' summed loss gradients."""
+        loss, gradient = self.loss_gradient(kernel, params)
+        penalty = kernel.step(params, gradient, self.n_rows, rates[0], state, t)
+        objective = loss / self.n_rows + penalty
+        return objective, 1, bool(np.isfinite(objective))
+
+
+class InMemoryRows(_Rows):
     """Training rows held in memory: a numpy array or a CSR matrix.
 
     A fit that shuffles copies the rows once in a random order (random reads
     of memory cost more than the arithmetic); ``partial_fit`` visits its block
-    in a fresh random order instead.
+    in a fresh random order instead. With ``n_threads > 1`` full-batch
+    epochs (and the passes of the automatic learning rate) split the rows
+    into one contiguous part per thread and add up the parts' gradients.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, shuffle, rng, incremental):
+    def __init__(
+        self, X, Y, sample_weight, batch_size, shuffle, rng, incremental, n_threads=1
+    ):
         rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
         self.n_rows = rows.shape[0]
         self.sample_weight = sample_weight * (self.n_rows / sample_weight[rows].sum())
@@ -157,6 +204,8 @@ class InMemoryRows:
         self.X, self.Y, self.rows = X, Y, rows
         self.sparse = sp.issparse(X)
         self.n_batches = -(-self.n_rows // self.batch_size)
+        # Below some rows a thread costs more than it saves.
+        self.n_threads = n_threads if self.n_rows >= PARALLEL_ROWS else 1
 
     def order(self, rng):
         """Return the order in which an epoch visits the rows.
@@ -183,6 +232,8 @@ class InMemoryRows:
 
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""
+        if self.batch_size >= self.n_rows and self.n_threads > 1:
+            return self._summed_epoch(kernel, rates, params, state, t)
         order = self.order(rng)
         return kernel.run(
             self.X, self.Y, self.sample_weight, order, self.batch_size, rates,
@@ -199,10 +250,13 @@ class InMemoryRows:
             params.copy(), state.copy(), 0,
         )[0]  # fmt: skip
 
-    def loss_gradient(self, kernel, params):
-        """Return the loss sum and loss-gradient sum over the training rows."""
-        return kernel.loss_gradient(
-            self.X, self.Y, self.sample_weight, self.rows, params
+    def _map(self, function):
+        """Return ``[function(X, Y, weights, rows) for each thread's rows]``."""
+        parts = np.array_split(self.rows, self.n_threads)
+        return _threaded(
+            lambda rows: function(self.X, self.Y, self.sample_weight, rows),
+            parts,
+            self.n_threads,
         )
 
     def reduce(self, function, combine):
@@ -224,7 +278,7 @@ def _on_chunk(function, X, Y, weights):
     return function(X, Y, weights, np.flatnonzero(weights > 0).astype(np.intp))
 
 
-class ChunkedRows:
+class ChunkedRows(_Rows):
     """Training rows in chunks: a memory-mapped array or a dask array.
 
     ``X`` itself is never copied. A memory map is cut into chunks of about
@@ -239,8 +293,9 @@ class ChunkedRows:
     per-row targets and weights.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, shuffle):
+    def __init__(self, X, Y, sample_weight, batch_size, shuffle, n_threads=1):
         self.dask = is_dask_collection(X)
+        self.n_threads = n_threads
         n_samples = X.shape[0]
         positive = sample_weight > 0
         self.n_rows = int(positive.sum())
@@ -313,10 +368,13 @@ class ChunkedRows:
         For dask, the calls run as tasks next to the chunks, in parallel.
         """
         if not self.dask:
-            return [
-                function(self._fetch(index), *self._local(index), self.rows[index])
-                for index in range(self.n_chunks)
-            ]
+            return _threaded(
+                lambda index: function(
+                    self._fetch(index), *self._local(index), self.rows[index]
+                ),
+                range(self.n_chunks),
+                self.n_threads,
+            )
         import dask
 
         tasks = [dask.delayed(_on_chunk)(function, *block) for block in self._blocks]
@@ -325,10 +383,7 @@ class ChunkedRows:
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""
         if self.full_batch:
-            loss, gradient = self.loss_gradient(kernel, params)
-            penalty = kernel.step(params, gradient, self.n_rows, rates[0], state, t)
-            objective = loss / self.n_rows + penalty
-            return objective, 1, bool(np.isfinite(objective))
+            return self._summed_epoch(kernel, rates, params, state, t)
         chunks = (
             rng.permutation(self.n_chunks) if self.shuffles else range(self.n_chunks)
         )
@@ -358,17 +413,6 @@ class ChunkedRows:
                 if not finite:
                     return objective, n_updates, False
         return total / max(n_updates, 1), n_updates, True
-
-    def loss_gradient(self, kernel, params):
-        """Return the loss sum and loss-gradient sum over the training rows."""
-        sums = self._map(
-            lambda X, Y, weights, rows: kernel.loss_gradient(
-                X, Y, weights, rows, params
-            )
-        )
-        loss = sum(part[0] for part in sums)
-        gradient = np.sum([part[1] for part in sums], axis=0)
-        return loss, gradient
 
     def objective(self, kernel, params, state, *, at_most=None):
         """Return the objective at ``params`` (over every row)."""

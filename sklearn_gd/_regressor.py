@@ -95,6 +95,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         warm_start=False,
         verbose=0,
         epsilon=0.1,
+        n_jobs=None,
     ):
         super().__init__(
             loss,
@@ -118,6 +119,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             warm_start=warm_start,
             verbose=verbose,
             epsilon=epsilon,
+            n_jobs=n_jobs,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge
@@ -258,3 +259,20 @@ def test_shuffled_epochs_visit_every_row_once_in_changing_batches():
     assert len(batches_first & batches_second) < 5
     unshuffled = InMemoryRows(X, Y, weights, 32, False, rng, incremental=False)
     assert_array_equal(unshuffled.order(rng), rows)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_threads_split_full_batch_rows_and_give_the_same_fit(sparse):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30_000, 8))
+    y = X @ rng.normal(size=8) + rng.normal(size=30_000)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    model = GDRegressor(solver="nesterov", max_iter=40, tol=None, random_state=0)
+    one = clone(model).fit(X, y)
+    two = clone(model).set_params(n_jobs=2).fit(X, y)
+    data = two._data_source(X, y[:, None], np.ones(30_000), None, incremental=False)
+    assert data.n_threads == 2  # the split really happens
+    # Sums in another order: the same steps up to rounding.
+    assert_allclose(two.coef_, one.coef_, rtol=1e-10)
+    assert_allclose(two.loss_curve_, one.loss_curve_, rtol=1e-12)
