@@ -581,6 +581,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return self
 
     @property
+    def _has_velocity(self):
+        # Adam's first moment is a velocity too; adagrad has none.
+        return self.solver != "adagrad" and self.momentum > 0
+
+    @property
     def _restarts_momentum(self):
         # The solvers whose state[0] is a momentum buffer that can overshoot.
         return self.solver in ("sgd", "nesterov", "rmsprop") and self.momentum > 0
@@ -599,11 +604,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         reset their velocity when it rises (and so for the perceptron, whose
         criterion is lowest at w = 0). For full batch it is exact: the best
         start is tracked for every solver (the fit ends there if it ends
-        higher), and for the momentum solvers a start above the best means the
-        previous step overshot, so training returns to the best start with
-        zero velocity (adaptive restart with a monotone objective, O'Donoghue
-        & Candes, 2015). If the step after such a return rises too, the
-        learning rate is halved (backtracking), which non-smooth losses need.
+        higher), and a start above the best means the previous step overshot,
+        so training returns to the best start with zero velocity (adaptive
+        restart with a monotone objective, O'Donoghue & Candes, 2015; Adam's
+        first moment counts as velocity). If the step after such a return
+        rises too, or the solver has no velocity to blame, the learning rate
+        is halved (backtracking): non-smooth losses need it, and so do the
+        adaptive solvers, which do not settle with a constant rate.
         """
         if not full or LOSSES[self.loss].minimised_at_zero:
             if self._restarts_momentum and self.loss_curve_:
@@ -611,13 +618,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     state[0] = 0.0
             return None
         if best_start is not None and self._rose(objective, best_start[0]):
-            if self._restarts_momentum:
-                if self._restarted:
-                    # Even a step without velocity went up: it was too long.
-                    self._plateau_factor *= 0.5
-                params[:] = best_start[1]
-                state[0] = 0.0
-                self._restarted = True
+            if self._restarted or not self._has_velocity:
+                # A step without velocity went up: it was too long.
+                self._plateau_factor *= 0.5
+            params[:] = best_start[1]
+            state[0] = 0.0
+            self._restarted = True
             return best_start
         if best_start is not None and objective >= best_start[0]:
             return best_start  # back at the best start after a return to it

@@ -19,6 +19,9 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
+# Where the default Exponential decay ends, at max_iter epochs.
+FINAL_FACTOR = 1e-3
+
 
 class Schedule(BaseEstimator):
     """Base class of learning-rate schedules.
@@ -109,24 +112,33 @@ class Exponential(Schedule):
 
     Parameters
     ----------
-    gamma : float, default=0.95
-        Decay factor per epoch, in (0, 1].
+    gamma : float or None, default=None
+        Decay factor per epoch, in (0, 1]. None decays by ``1000`` over the
+        fit's ``max_iter`` epochs (``gamma = 0.001 ** (1 / max_iter)``), so the
+        rate anneals over the budget the fit was given, as :class:`Cosine`
+        does; a fixed ``gamma`` such as 0.95 shrinks the rate 20-fold in 60
+        epochs, whatever the budget, and full batch (one update an epoch) may
+        then stop moving before it arrives.
 
     Examples
     --------
     >>> from sklearn_gd import Exponential
     >>> Exponential(gamma=0.5).multipliers([0, 1, 2], [0.0, 1.0, 2.5], max_iter=3)
     array([1.  , 0.5 , 0.25])
+    >>> Exponential().multipliers([0, 1, 2], [0.0, 50.0, 100.0], max_iter=100).round(4)
+    array([1.    , 0.0316, 0.001 ])
     """
 
-    def __init__(self, gamma=0.95):
+    def __init__(self, gamma=None):
         self.gamma = gamma
 
     def _validate(self):
-        self._check("Exponential.gamma", self.gamma, 0.0, 1.0, low_open=True)
+        if self.gamma is not None:
+            self._check("Exponential.gamma", self.gamma, 0.0, 1.0, low_open=True)
 
     def multipliers(self, steps, epochs, max_iter):
-        return self.gamma ** np.floor(np.asarray(epochs, dtype=np.float64))
+        gamma = self.gamma if self.gamma is not None else FINAL_FACTOR ** (1 / max_iter)
+        return gamma ** np.floor(np.asarray(epochs, dtype=np.float64))
 
 
 class Step(Schedule):
@@ -134,8 +146,10 @@ class Step(Schedule):
 
     Parameters
     ----------
-    step_size : int, default=10
-        Epochs between two decays.
+    step_size : int or None, default=None
+        Epochs between two decays; None makes 10 drops over the fit's
+        ``max_iter`` epochs (``step_size = max(max_iter // 10, 1)``), which with
+        the default ``gamma`` ends near a thousandth of the rate.
     gamma : float, default=0.5
         Decay factor, in (0, 1].
 
@@ -144,18 +158,22 @@ class Step(Schedule):
     >>> from sklearn_gd import Step
     >>> Step(step_size=2, gamma=0.1).multipliers([0, 1, 2], [0.0, 1.9, 2.0], 10)
     array([1. , 1. , 0.1])
+    >>> Step().multipliers([0, 1, 2], [0.0, 10.0, 25.0], max_iter=100)
+    array([1.  , 0.5 , 0.25])
     """
 
-    def __init__(self, step_size=10, gamma=0.5):
+    def __init__(self, step_size=None, gamma=0.5):
         self.step_size = step_size
         self.gamma = gamma
 
     def _validate(self):
-        self._check("Step.step_size", self.step_size, 1, integer=True)
+        if self.step_size is not None:
+            self._check("Step.step_size", self.step_size, 1, integer=True)
         self._check("Step.gamma", self.gamma, 0.0, 1.0, low_open=True)
 
     def multipliers(self, steps, epochs, max_iter):
-        drops = np.floor(np.asarray(epochs, dtype=np.float64) / self.step_size)
+        step_size = self.step_size or max(max_iter // 10, 1)
+        drops = np.floor(np.asarray(epochs, dtype=np.float64) / step_size)
         return self.gamma**drops
 
 
