@@ -25,11 +25,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, _check_y, validate_data
 
-from ._kernels import run_epoch_csr, run_epoch_dense
+from ._kernels import block_order, run_epoch_csr, run_epoch_dense
 from ._solvers import SGD, solver_step
 
-# Consecutive rows of the shuffled copy visited together (see InMemoryRows.order).
-ROW_BLOCK = 64
+# Bytes of consecutive rows of the shuffled copy visited together, and the
+# fewest rows and blocks (see InMemoryRows.order).
+BLOCK_BYTES = 2**19
+MIN_BLOCK_ROWS = 64
+MIN_BLOCKS = 16
 # Bytes of X a memory-mapped fit visits at a time (see ChunkedRows).
 STREAM_BYTES = 16 * 2**20
 # Rows below which full batch runs on one thread whatever n_jobs says.
@@ -204,6 +207,14 @@ class InMemoryRows(_Rows):
         self.X, self.Y, self.rows = X, Y, rows
         self.sparse = sp.issparse(X)
         self.n_batches = -(-self.n_rows // self.batch_size)
+        stored = X.data.nbytes / max(X.shape[0], 1) if self.sparse else X[:1].nbytes
+        self.block = int(
+            np.clip(
+                BLOCK_BYTES // max(stored, 1),
+                MIN_BLOCK_ROWS,
+                max(MIN_BLOCK_ROWS, self.n_rows // MIN_BLOCKS),
+            )
+        )
         # Below some rows a thread costs more than it saves.
         self.n_threads = n_threads if self.n_rows >= PARALLEL_ROWS else 1
 
@@ -212,10 +223,15 @@ class InMemoryRows(_Rows):
 
         Without shuffling (or for full batch, where order does not matter) the
         rows in storage order. With a shuffled copy: the copy is cut into
-        blocks of ``ROW_BLOCK`` consecutive rows at a random offset, and the
+        blocks of ``self.block`` consecutive rows at a random offset, and the
         blocks are visited in a random order, both drawn afresh each epoch;
         rows within a block are read in storage order, which lets the
         processor prefetch them (shuffling within blocks measured 2x slower).
+        A block is about ``BLOCK_BYTES`` of rows: on 200,000 x 100 float32
+        at batch 16, blocks of 64 rows took 9.4 ms an epoch, of 1,024 rows
+        6.7 ms, in storage order 6.9 ms (the prefetcher restarts at every
+        jump). At least ``MIN_BLOCKS`` blocks keep the order random on small
+        data.
         The offset moves batch boundaries, so batches change membership from
         epoch to epoch. Otherwise (partial_fit) a plain random permutation.
         """
@@ -224,11 +240,11 @@ class InMemoryRows(_Rows):
             return rows
         if not self.shuffled_copy:
             return rng.permutation(rows)
-        offset = int(rng.randint(ROW_BLOCK))
-        n_blocks = -(-(self.n_rows + offset) // ROW_BLOCK)
-        starts = rng.permutation(n_blocks) * ROW_BLOCK - offset
-        order = (starts[:, None] + np.arange(ROW_BLOCK)).ravel()
-        return order[(order >= 0) & (order < self.n_rows)].astype(np.intp)
+        block = self.block
+        offset = int(rng.randint(block))
+        n_blocks = -(-(self.n_rows + offset) // block)
+        starts = rng.permutation(n_blocks).astype(np.intp) * block - offset
+        return block_order(starts, block, self.n_rows)
 
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""

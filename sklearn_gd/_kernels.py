@@ -30,6 +30,23 @@ from ._losses import loss_and_derivative, multinomial_loss_and_gradient
 from ._solvers import SGD, solver_step
 
 
+@njit(cache=True, nogil=True)
+def block_order(starts, block, n_rows):
+    """Return the rows of the blocks ``[start, start + block)`` in turn, within range.
+
+    One pass instead of numpy's broadcast, mask and copy: the order of a
+    shuffled epoch is drawn every epoch, and at small batches that was a
+    fifth of the epoch's time.
+    """
+    order = np.empty(n_rows, dtype=np.intp)
+    count = 0
+    for start in starts:
+        for row in range(max(start, 0), min(start + block, n_rows)):
+            order[count] = row
+            count += 1
+    return order[:count]
+
+
 @njit(cache=True, nogil=True, inline="always", fastmath={"reassoc", "contract"})
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
