@@ -35,6 +35,7 @@ from ._data import (
     map_rows,
     validate_dask_input,
 )
+from ._kernels import weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
@@ -292,10 +293,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return np.zeros(0), ones
 
         def moments(X, weights):
-            weights = weights.astype(np.float64)
-            first = np.einsum("i,ij->j", weights, X, dtype=np.float64)
-            second = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64)
-            return np.concatenate([first, second])
+            return np.concatenate(weighted_moments(X, weights))
 
         sums = data.reduce(moments, sum) / data.n_rows
         mean, second = sums[:n_features], sums[n_features:]

@@ -47,6 +47,46 @@ def block_order(starts, block, n_rows):
     return order[:count]
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def weighted_moments(X, weights):
+    """Return ``(weights @ X, weights @ X**2)`` in float64, in one pass over X."""
+    n_features = X.shape[1]
+    first = np.zeros(n_features)
+    second = np.zeros(n_features)
+    for i in range(X.shape[0]):
+        weight = np.float64(weights[i])
+        if weight == 0.0:
+            continue
+        for j in range(n_features):
+            value = np.float64(X[i, j])
+            first[j] += weight * value
+            second[j] += weight * value * value
+    return first, second
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def largest_row_norm(X, weights, center, squares, extra):
+    """Return ``max_i weights[i] * (||(x_i - center) * sqrt(squares)||^2 + extra)``.
+
+    ``center`` may be empty (no centring). One pass over X.
+    """
+    n_features = X.shape[1]
+    centred = center.shape[0] > 0
+    largest = 0.0
+    for i in range(X.shape[0]):
+        weight = np.float64(weights[i])
+        if weight == 0.0:
+            continue
+        total = 0.0
+        for j in range(n_features):
+            value = np.float64(X[i, j])
+            if centred:
+                value -= center[j]
+            total += squares[j] * value * value
+        largest = max(largest, weight * (total + extra))
+    return largest
+
+
 @njit(cache=True, nogil=True, inline="always", fastmath={"reassoc", "contract"})
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
