@@ -299,14 +299,14 @@ class ChunkedRows(_Rows):
 
     ``X`` itself is never copied. A memory map is cut into chunks of about
     ``STREAM_BYTES`` (a whole number of batches), a dask array keeps its own
-    chunks (each made at least a batch long). Full batch sums the chunks'
-    loss gradients and takes the step on the client; the dask workers
-    compute their chunks' sums where the chunks live. Mini-batches visit the
-    chunks in a random order and each chunk's rows in a random order, in a
-    shuffled copy of that chunk; a dask chunk is fetched while the one
-    before trains. Extra memory: three chunks for dask (the one training,
-    its shuffled copy and the next), one for a memory map, plus the
-    per-row targets and weights.
+    chunks (regrouped if one but the last is shorter than a batch). Full
+    batch sums the chunks' loss gradients and takes the step on the client;
+    the dask workers compute their chunks' sums where the chunks live.
+    Mini-batches visit the chunks in a random order and each chunk's rows in
+    a random order, in a shuffled copy of that chunk; a dask chunk is fetched
+    while the one before trains. Extra memory: three chunks for dask (the
+    one training, its shuffled copy and the next), one for a memory map,
+    plus the per-row targets and weights.
     """
 
     def __init__(self, X, Y, sample_weight, batch_size, shuffle, n_threads=1):
@@ -325,8 +325,11 @@ class ChunkedRows(_Rows):
             import dask
             import dask.array as da
 
-            if not self.full_batch and max(X.chunks[0]) < self.batch_size:
-                X = X.rechunk({0: self.batch_size})
+            if not self.full_batch and min(X.chunks[0][:-1], default=np.inf) < (
+                self.batch_size
+            ):
+                # Batches do not straddle chunks: regroup chunks shorter than one.
+                X = X.rechunk({0: max(self.batch_size, max(X.chunks[0]))})
             lengths = X.chunks[0]
             bounds = np.concatenate([[0], np.cumsum(lengths)])
             # Sent to the workers once, not with every pass's tasks.

@@ -280,3 +280,13 @@ def test_memmap_fit_does_not_copy_X(tmp_path, monkeypatch):
     # automatic learning rate and a few values a row (2.4 MB each).
     assert peak(X) > X.nbytes
     assert peak(X_mapped) < 0.6 * X.nbytes
+
+
+def test_dask_chunks_shorter_than_a_batch_are_regrouped():
+    X, y = _regression(1000)
+    data = ChunkedRows(
+        da.from_array(X, chunks=10), y[:, None], np.ones(1000), 32, shuffle=True
+    )
+    lengths = data.X.chunks[0]
+    assert min(lengths[:-1]) >= 32 and sum(lengths) == 1000
+    assert data.n_batches == sum(-(-length // 32) for length in lengths)
