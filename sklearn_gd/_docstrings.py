@@ -26,7 +26,9 @@ solver : {'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='sgd'
     The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
     momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
     Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
-    coordinate by its gradient history.
+    coordinate by its gradient history. On ill-conditioned data the adaptive
+    ones stall short of the exact optimum of a full-batch fit, where 'sgd'
+    and 'nesterov' reach it (see the user guide).
 
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the

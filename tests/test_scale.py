@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import Ridge
 
-from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd._data import ChunkedRows
 
 da = pytest.importorskip("dask.array")
@@ -290,3 +290,12 @@ def test_dask_chunks_shorter_than_a_batch_are_regrouped():
     lengths = data.X.chunks[0]
     assert min(lengths[:-1]) >= 32 and sum(lengths) == 1000
     assert data.n_batches == sum(-(-length // 32) for length in lengths)
+
+
+@pytest.mark.parametrize("batch_size", ["full", 32])
+def test_dask_divergence_keeps_finite_coefficients(batch_size):
+    X, y = _regression(2000)
+    model = GDRegressor(learning_rate=1e6, batch_size=batch_size)
+    with pytest.raises(DivergenceError, match="diverged"):
+        model.fit(da.from_array(X, chunks=500), y)
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.intercept_).all()
