@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._losses import loss_and_derivative, multinomial_loss_and_gradient
-from ._solvers import SGD, solver_step
+from ._solvers import COMPILED, SGD, solver_step
 
 
 @njit(cache=True, nogil=True)
@@ -47,7 +47,7 @@ def block_order(starts, block, n_rows):
     return order[:count]
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def weighted_moments(X, weights):
     """Return ``(weights @ X, weights @ X**2)`` in float64, in one pass over X."""
     n_features = X.shape[1]
@@ -64,7 +64,7 @@ def weighted_moments(X, weights):
     return first, second
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def largest_row_norm(X, weights, center, squares, extra):
     """Return ``max_i weights[i] * (||(x_i - center) * sqrt(squares)||^2 + extra)``.
 
@@ -87,7 +87,7 @@ def largest_row_norm(X, weights, center, squares, extra):
     return largest
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath={"reassoc", "contract"})
+@njit(inline="always", **COMPILED)
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
     if multinomial:
@@ -100,7 +100,7 @@ def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     return weight * total
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def run_epoch_dense(
     X,
     Y,
@@ -196,7 +196,7 @@ def run_epoch_dense(
 _GATHER_ROWS = 256
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def _run_epoch_dense_outputs(
     X, Y, sample_weight, order, batch_size, learning_rates, params, state, t,
     fit_intercept, loss_code, multinomial, epsilon, solver, momentum, beta_2, l2,
@@ -285,7 +285,7 @@ def _run_epoch_dense_outputs(
     return objective / n_updates, n_updates, True
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def run_epoch_csr(
     data,
     indices,
@@ -376,7 +376,7 @@ def run_epoch_csr(
     return objective / n_updates, n_updates, True
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(**COMPILED)
 def _run_epoch_csr_scaled(
     data,
     indices,

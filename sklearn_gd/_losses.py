@@ -100,7 +100,7 @@ CLASSIFICATION_LOSSES = tuple(
 MULTINOMIAL_CURVATURE = 0.5
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def loss_and_derivative(code, y, p, epsilon):
     """Return the loss of prediction ``p`` of target ``y`` and its derivative in p."""
     if code == SQUARED_ERROR:
@@ -158,7 +158,7 @@ def loss_and_derivative(code, y, p, epsilon):
     return 0.0, 0.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def multinomial_loss_and_gradient(y_onehot, p, dp, weight):
     """Softmax cross-entropy of scores ``p``; writes ``weight`` x its gradient into dp.
 

@@ -58,9 +58,19 @@ def init_solver_state(n_params, dtype):
 
 
 FASTMATH = {"reassoc", "contract"}
+# How every compiled loop is built: cached, free of the GIL, with reductions
+# reassociated and fused, and with NumPy's error model, without which each
+# division carries a zero check that keeps the loop from vectorising (Adam's
+# step: 4.5 -> 1.3 ms for 6,250 steps of 101 parameters).
+COMPILED = {
+    "cache": True,
+    "nogil": True,
+    "fastmath": FASTMATH,
+    "error_model": "numpy",
+}
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=FASTMATH)
+@njit(inline="always", **COMPILED)
 def _shrink(w, threshold):
     """Return the soft-threshold of ``w`` by ``threshold`` (the L1 prox)."""
     if w > threshold:
@@ -70,7 +80,7 @@ def _shrink(w, threshold):
     return 0.0
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=FASTMATH)
+@njit(inline="always", **COMPILED)
 def _step_range(
     solver, params, grad, grad_scale, start, stop, lr, momentum, beta_2,
     bias_1, bias_2, l2, l1, state, precond,
@@ -135,21 +145,29 @@ def _step_range(
                 if l1 > 0.0:
                     w = _shrink(w, rate / root * l1)
             params[j] = w
-    else:  # ADAM
+    elif l1 > 0.0:  # ADAM with the L1 prox
         for j in range(start, stop):
             g = grad[j] * grad_scale + l2 * params[j]
             m = momentum * state[0, j] + (1.0 - momentum) * g
             s = beta_2 * state[1, j] + (1.0 - beta_2) * g * g
             step = lr * precond[j] / (np.sqrt(s / bias_2) + EPS)
-            w = params[j] - step * (m / bias_1)
-            if l1 > 0.0:
-                w = _shrink(w, step * l1)
             state[0, j] = m
             state[1, j] = s
-            params[j] = w
+            params[j] = _shrink(params[j] - step * (m / bias_1), step * l1)
+    else:  # ADAM without the prox; the bias corrections folded into two scalars
+        root_bias_2 = np.sqrt(bias_2)
+        rate = lr * root_bias_2 / bias_1
+        eps = EPS * root_bias_2
+        for j in range(start, stop):
+            g = grad[j] * grad_scale + l2 * params[j]
+            m = momentum * state[0, j] + (1.0 - momentum) * g
+            s = beta_2 * state[1, j] + (1.0 - beta_2) * g * g
+            state[0, j] = m
+            state[1, j] = s
+            params[j] -= rate * precond[j] * m / (np.sqrt(s) + eps)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(**COMPILED)
 def solver_step(
     solver,
     params,
