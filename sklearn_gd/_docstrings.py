@@ -113,7 +113,8 @@ verbose : int, default=0
 n_jobs : int, default=None
     Threads for full-batch epochs on in-memory data or a memory map: the rows
     are split into one part per thread and the parts' gradients added up
-    (1.5x to 2.3x faster per epoch on two cores, see ``benchmarks/``).
+    (on two cores, a ten-class epoch 1.8x faster; an epoch bound by memory
+    bandwidth, such as float64 regression, hardly faster; see ``benchmarks/``).
     ``None`` means 1, ``-1`` all cores. Data under 10,000 rows and
     mini-batch epochs use one thread (splitting the classes of one-vs-rest
     over threads measured only 10% faster: a row's cost hardly depends on
