@@ -91,6 +91,18 @@ def test_read_only_memmap_gives_the_in_memory_fit(tmp_path):
     assert_allclose(from_disk.coef_, from_memory.coef_, rtol=1e-12)
 
 
+def test_memmap_chunks_sum_on_threads(tmp_path, monkeypatch):
+    from sklearn_gd import _data
+
+    monkeypatch.setattr(_data, "STREAM_BYTES", 8 * 8 * 100)  # 100-row chunks
+    X, y = make_classification(1000, 8, random_state=2)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    model = GDClassifier(random_state=0, max_iter=50, tol=None)
+    threaded = clone(model).set_params(n_jobs=2).fit(mapped, y)
+    assert_allclose(threaded.coef_, clone(model).fit(X, y).coef_, rtol=1e-10)
+
+
 @pytest.mark.parametrize("estimator", [GDRegressor(solver="adam"), GDClassifier()])
 def test_pickle_and_skops_round_trips_predict_identically(estimator, blocks):
     skops_io = pytest.importorskip("skops.io")
