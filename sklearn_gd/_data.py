@@ -88,28 +88,31 @@ class EpochKernel:
     def loss_gradient(self, X, Y, sample_weight, order, params):
         """Return the weighted loss sum and loss-gradient sum of the rows in ``order``.
 
-        One plain gradient step of size 1 on a copy, without penalty or
-        preconditioner, moves it by the mean gradient: the same arithmetic
-        as a full-batch epoch. Both sums are float64.
+        One plain gradient step of size 1 on a float64 copy, without penalty
+        or preconditioner, moves it by the mean gradient: the same arithmetic
+        as a full-batch epoch. The copy is float64 even for float32 data: the
+        difference of two float32 vectors would lose the gradient's digits
+        near the optimum, where Adam's normalised steps amplify them. Both
+        sums are float64.
         """
         n_rows = order.shape[0]
+        n_params = params.shape[0]
         if n_rows == 0:
-            return 0.0, np.zeros(params.shape[0])
+            return 0.0, np.zeros(n_params)
         fit_intercept, loss_code, multinomial, epsilon = self.settings[:4]
-        probe = params.copy()
+        probe = params.astype(np.float64)
         settings = (True, loss_code, multinomial, epsilon, SGD, 0.0, 0.0, 0.0, 0.0)
-        ones = np.ones_like(self.precond)
+        ones = np.ones(n_params)
+        no_state = np.zeros((2, n_params))
         if sp.issparse(X):
             mean_loss = run_epoch_csr(
                 X.data, X.indices, X.indptr, Y, sample_weight, order, n_rows,
-                np.ones(1), probe, np.zeros((2, params.shape[0]), params.dtype),
-                0, *settings, ones,
+                np.ones(1), probe, no_state, 0, *settings, ones,
             )[0]  # fmt: skip
         else:
             mean_loss = run_epoch_dense(
-                X, Y, sample_weight, order, n_rows, np.ones(1), probe,
-                np.zeros((2, params.shape[0]), params.dtype), 0, *settings,
-                self.center, ones,
+                X, Y, sample_weight, order, n_rows, np.ones(1), probe, no_state,
+                0, *settings, self.center, ones,
             )[0]  # fmt: skip
         gradient = (params.astype(np.float64) - probe) * n_rows
         return float(mean_loss) * n_rows, gradient

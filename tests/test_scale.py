@@ -311,3 +311,42 @@ def test_dask_divergence_keeps_finite_coefficients(batch_size):
     with pytest.raises(DivergenceError, match="diverged"):
         model.fit(da.from_array(X, chunks=500), y)
     assert np.isfinite(model.coef_).all() and np.isfinite(model.intercept_).all()
+
+
+@pytest.mark.parametrize(
+    "estimator, dtype, weighted",
+    [
+        (GDRegressor(penalty="l1", alpha=0.01), np.float64, True),
+        (GDRegressor(solver="adagrad", fit_intercept=False), np.float64, False),
+        # Not adam in float32: its normalised steps turn rounding into
+        # lr-sized moves wherever a gradient is near zero.
+        (GDRegressor(solver="nesterov"), np.float32, True),
+        (GDClassifier(), np.float64, True),
+        (GDClassifier(loss="hinge", solver="nesterov"), np.float64, False),
+    ],
+    ids=["l1-zero-weights", "adagrad-no-intercept", "nesterov-float32",
+         "multinomial", "hinge-ovr"],
+)  # fmt: skip
+def test_chunked_full_batch_matches_memory_across_settings(
+    estimator, dtype, weighted, tmp_path, monkeypatch
+):
+    from sklearn_gd import _data
+
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(900, 5)) * [1, 3, 0.5, 2, 1]).astype(dtype)
+    if isinstance(estimator, GDClassifier):
+        y = np.argmax(X @ rng.normal(size=(5, 3)), axis=1)
+    else:
+        y = np.column_stack([X @ rng.normal(size=5), X[:, 0]])  # two targets
+    weights = rng.integers(0, 3, size=900).astype(float) if weighted else None
+    monkeypatch.setattr(_data, "STREAM_BYTES", 5 * X.itemsize * 128)  # 8 chunks
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    model = clone(estimator).set_params(max_iter=60, tol=None, random_state=0)
+    in_memory = clone(model).fit(X, y, sample_weight=weights)
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    for data in (mapped, da.from_array(X, chunks=200)):
+        chunked = clone(model).fit(data, y, sample_weight=weights)
+        assert chunked.coef_.dtype == dtype
+        assert_allclose(chunked.coef_, in_memory.coef_, rtol=rtol, atol=rtol * 1e-2)
+        assert_allclose(chunked.loss_curve_, in_memory.loss_curve_, rtol=rtol)
