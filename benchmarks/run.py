@@ -374,6 +374,38 @@ def memory(n_samples, n_features, repeats):
     return {"rows": rows}
 
 
+def dask_overhead(n_samples, n_features, repeats):
+    """Per-epoch time of a fit on a dask array (local threads) against memory.
+
+    The dask array is persisted in 8 chunks, so the figures are the cost of
+    the scheduling and, for mini-batches, of fetching and shuffling chunks.
+    """
+    import dask.array as da
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(n_samples, n_features))
+    y = X @ rng.normal(size=n_features)
+    X_dask = da.from_array(X, chunks=(-(-n_samples // 8), n_features)).persist()
+    rows = []
+    for label, params in [("full batch", {}), ("batch 256", {"batch_size": 256})]:
+        make = gd(GDRegressor, learning_rate=1e-3, **params)
+        memory = per_epoch(make, X, y, repeats)
+        dask = per_epoch(make, X_dask, y, repeats)
+        rows.append({"case": label, "memory_ms": memory * 1e3, "dask_ms": dask * 1e3})
+    return {"rows": rows}
+
+
+def print_dask_section(title, section):
+    print(f"\n## {title}")
+    print("| fit | in memory ms/epoch | dask array ms/epoch | ratio |")
+    print("|---|---|---|---|")
+    for r in section["rows"]:
+        print(
+            f"| {r['case']} | {r['memory_ms']:.1f} | {r['dask_ms']:.1f} | "
+            f"{r['dask_ms'] / r['memory_ms']:.1f}x |"
+        )
+
+
 def print_memory_section(title, section):
     print(f"\n## {title}")
     print("| fit | X from | peak extra MB | of X's size | 3 epochs, s |")
@@ -461,6 +493,9 @@ def main():
     name = f"peak extra memory of a fit, {n_memory} x 100 float64"
     results[name] = memory(n_memory, 100, args.repeats)
     print_memory_section(name, results[name])
+    name = f"dask array in 8 chunks (local threads) against memory, {n} x 100"
+    results[name] = dask_overhead(n, 100, args.repeats)
+    print_dask_section(name, results[name])
     if not args.quick:
         name = "epoch time (batch 32, sgd with momentum) as the data grows"
         results[name] = scaling(args.repeats)
