@@ -416,6 +416,38 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             scale=self._feature_scale,
         )
 
+    def _training_rows(self, X, y, sample_weight, rng, incremental):
+        """Return ``(Y, sample_weight, validation)`` for training.
+
+        ``Y`` is the encoded target matrix and ``sample_weight`` includes the
+        class weights. With ``early_stopping``, ``validation`` holds the
+        held-out ``(X, y, sample_weight)`` and those rows get a zero training
+        weight (X is not copied); else it is None.
+        """
+        class_weight = self._class_sample_weight(y)
+        if class_weight is not None:
+            sample_weight = sample_weight * class_weight
+        if not np.any(sample_weight > 0):
+            raise ValueError(
+                "sample_weight is zero for every row; give at least one row a "
+                "positive weight."
+            )
+        Y = self._encode_targets(y).astype(X.dtype, copy=False)
+        if not self.early_stopping or incremental:
+            return Y, sample_weight, None
+        held_out = self._split_validation(y, sample_weight, rng)
+        validation = (X[held_out], y[held_out], sample_weight[held_out])
+        sample_weight = np.where(held_out, 0.0, sample_weight).astype(
+            sample_weight.dtype
+        )
+        if not np.any(sample_weight > 0):
+            raise ValueError(
+                "Every row left for training after the early_stopping split has "
+                "zero sample_weight; lower validation_fraction or set "
+                "early_stopping=False."
+            )
+        return Y, sample_weight, validation
+
     def _fit(self, X, y, sample_weight, *, incremental):
         """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
         n_epochs = 1 if incremental else self.max_iter
@@ -431,32 +463,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._rng = check_random_state(self.random_state)
         rng = self._rng
 
-        class_weight = self._class_sample_weight(y)
-        if class_weight is not None:
-            sample_weight = sample_weight * class_weight
-        if not np.any(sample_weight > 0):
-            raise ValueError(
-                "sample_weight is zero for every row; give at least one row a "
-                "positive weight."
-            )
-        Y = self._encode_targets(y).astype(X.dtype, copy=False)
+        Y, sample_weight, validation = self._training_rows(
+            X, y, sample_weight, rng, incremental
+        )
         n_features = X.shape[1]
         n_outputs = Y.shape[1]
-
-        validation = None
-        if self.early_stopping and not incremental:
-            held_out = self._split_validation(y, sample_weight, rng)
-            validation = (X[held_out], y[held_out], sample_weight[held_out])
-            # Held-out rows leave training with a zero weight: X is not copied.
-            sample_weight = np.where(held_out, 0.0, sample_weight).astype(
-                sample_weight.dtype
-            )
-            if not np.any(sample_weight > 0):
-                raise ValueError(
-                    "Every row left for training after the early_stopping split has "
-                    "zero sample_weight; lower validation_fraction or set "
-                    "early_stopping=False."
-                )
 
         keep_state = incremental and hasattr(self, "_solver_state")
         data = self._data_source(X, Y, sample_weight, rng, incremental)
