@@ -489,7 +489,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         stopped_early = False
         last_good = (params.copy(), state.copy())
         best_start = None
-        full_batch = data.batch_size >= data.n_rows
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -512,7 +511,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
                 best_start = self._after_epoch(
-                    objective, params, state, last_good[0], best_start, full_batch
+                    objective, params, state, last_good[0], best_start, data.full_batch
                 )
                 last_good = (params.copy(), state.copy())
                 self.t_ += int(n_updates)

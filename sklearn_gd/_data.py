@@ -99,21 +99,14 @@ class EpochKernel:
         n_params = params.shape[0]
         if n_rows == 0:
             return 0.0, np.zeros(n_params)
-        fit_intercept, loss_code, multinomial, epsilon = self.settings[:4]
-        probe = params.astype(np.float64)
+        loss_code, multinomial, epsilon = self.settings[1:4]
         settings = (True, loss_code, multinomial, epsilon, SGD, 0.0, 0.0, 0.0, 0.0)
-        ones = np.ones(n_params)
-        no_state = np.zeros((2, n_params))
-        if sp.issparse(X):
-            mean_loss = run_epoch_csr(
-                X.data, X.indices, X.indptr, Y, sample_weight, order, n_rows,
-                np.ones(1), probe, no_state, 0, *settings, ones,
-            )[0]  # fmt: skip
-        else:
-            mean_loss = run_epoch_dense(
-                X, Y, sample_weight, order, n_rows, np.ones(1), probe, no_state,
-                0, *settings, self.center, ones,
-            )[0]  # fmt: skip
+        plain = EpochKernel(settings, self.center, np.ones(n_params), self.n_outputs)
+        probe = params.astype(np.float64)
+        mean_loss = plain.run(
+            X, Y, sample_weight, order, n_rows, np.ones(1), probe,
+            np.zeros((2, n_params)), 0,
+        )[0]  # fmt: skip
         gradient = (params.astype(np.float64) - probe) * n_rows
         return float(mean_loss) * n_rows, gradient
 
@@ -162,7 +155,24 @@ def _threaded(function, items, n_threads):
 
 
 class _Rows:
-    """What both sources share: full-batch epochs from summed loss gradients."""
+    """What both sources share: the training weights and batch size, and
+    full-batch epochs from summed loss gradients."""
+
+    def _set_weights(self, sample_weight, batch_size, shuffle):
+        """Keep the weights with mean 1 over the positive ones; return that mask.
+
+        Also sets ``n_rows`` (rows with a positive weight), ``batch_size``
+        (at most ``n_rows``), ``full_batch`` and ``shuffles``.
+        """
+        positive = sample_weight > 0
+        self.n_rows = int(np.count_nonzero(positive))
+        self.sample_weight = sample_weight * (
+            self.n_rows / sample_weight[positive].sum()
+        )
+        self.batch_size = min(batch_size, self.n_rows)
+        self.full_batch = self.batch_size >= self.n_rows
+        self.shuffles = shuffle and not self.full_batch
+        return positive
 
     def loss_gradient(self, kernel, params):
         """Return the loss sum and loss-gradient sum over the training rows."""
@@ -196,11 +206,8 @@ class InMemoryRows(_Rows):
     def __init__(
         self, X, Y, sample_weight, batch_size, shuffle, rng, incremental, n_threads=1
     ):
-        rows = np.flatnonzero(sample_weight > 0).astype(np.intp)
-        self.n_rows = rows.shape[0]
-        self.sample_weight = sample_weight * (self.n_rows / sample_weight[rows].sum())
-        self.batch_size = min(batch_size, self.n_rows)
-        self.shuffles = shuffle and self.batch_size < self.n_rows
+        positive = self._set_weights(sample_weight, batch_size, shuffle)
+        rows = np.flatnonzero(positive).astype(np.intp)
         self.shuffled_copy = self.shuffles and not incremental
         if self.shuffled_copy:
             permutation = rng.permutation(rows)
@@ -251,7 +258,7 @@ class InMemoryRows(_Rows):
 
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""
-        if self.batch_size >= self.n_rows and self.n_threads > 1:
+        if self.full_batch and self.n_threads > 1:
             return self._summed_epoch(kernel, rates, params, state, t)
         order = self.order(rng)
         return kernel.run(
@@ -316,14 +323,7 @@ class ChunkedRows(_Rows):
         self.dask = is_dask_collection(X)
         self.n_threads = n_threads
         n_samples = X.shape[0]
-        positive = sample_weight > 0
-        self.n_rows = int(positive.sum())
-        self.sample_weight = sample_weight * (
-            self.n_rows / sample_weight[positive].sum()
-        )
-        self.batch_size = min(batch_size, self.n_rows)
-        self.full_batch = self.batch_size >= self.n_rows
-        self.shuffles = shuffle and not self.full_batch
+        positive = self._set_weights(sample_weight, batch_size, shuffle)
         if self.dask:
             import dask
             import dask.array as da
