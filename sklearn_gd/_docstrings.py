@@ -26,9 +26,9 @@ solver : {'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='sgd'
     The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
     momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
     Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
-    coordinate by its gradient history. On ill-conditioned data the adaptive
-    ones stall short of the exact optimum of a full-batch fit, where 'sgd'
-    and 'nesterov' reach it (see the user guide).
+    coordinate by its gradient history. On wide data with a small ``alpha``
+    the adaptive ones end with coefficients further from Ridge's than 'sgd'
+    and 'nesterov' (see the user guide).
 
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the

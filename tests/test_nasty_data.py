@@ -1,12 +1,20 @@
 """Defaults on awkward data: unscaled, constant, duplicated, wide, imbalanced, huge.
 
 Every solver and every schedule with learning_rate="auto" must converge on
-each without tuning: no divergence, and a training objective within 1e-3
-(relative) + 1e-5 of the exact optimum (Ridge / LogisticRegression on the same
-objective). ``tol`` is absolute, as in SGDRegressor, so the default 1e-4 stops
-slow, sublinear fits (separable classes, whose optimum is near 0) early;
-these tests set ``tol=1e-9`` and ``max_iter=20_000``. Two groups of cases do
-not converge yet and are strict expected failures, so that a fix shows up.
+each without tuning: no divergence, and a training objective ``f`` with
+
+    f - f* <= 1e-3 |f*| + 1e-5 (f_null - f*),
+
+where ``f*`` is the exact optimum (Ridge / LogisticRegression on the same
+objective) and ``f_null`` that of the best intercept-only model. Both terms
+scale with the objective, so the verdict does not depend on the units of
+``y``: an absolute bound of 1e-5 failed sgd on the wide problem with ``y``
+in tens (gap 35 times the bound) and passed every solver with ``y`` in
+tenths, for the same fit. ``tol`` is absolute, as in SGDRegressor, so the
+default 1e-4 stops slow, sublinear fits (separable classes, whose optimum is
+far away) early; these tests set ``tol=1e-9`` and ``max_iter=20_000``. One
+group of cases does not converge and is a strict expected failure, so that a
+fix shows up.
 """
 
 import numpy as np
@@ -43,20 +51,27 @@ def regression_data(kind):
     return X, y
 
 
+def converged(reached, optimum, null):
+    """Return whether ``reached`` is within the stated tolerance (module doc)."""
+    return reached - optimum <= 1e-3 * abs(optimum) + 1e-5 * (null - optimum)
+
+
 def ridge_objective(coef, intercept, X, y):
     residual = y - X @ np.ravel(coef) - intercept
     return 0.5 * np.mean(residual**2) + 0.5 * ALPHA * np.sum(np.square(coef))
 
 
 SOLVERS = ["sgd", "nesterov", "adagrad", "rmsprop", "adam"]
-ADAPTIVE = ("adagrad", "rmsprop", "adam")
 SHORT = {
-    # Measured: optimum 4.5e-5; adam, adagrad and rmsprop stop 1.6e-5 to 3e-5
-    # above it (sgd 5e-6), still creeping down after 5,000 epochs. The 20 x 300
-    # problem's null-space directions have curvature alpha only.
-    "wide": lambda solver, schedule: solver in ADAPTIVE,
-    # Adagrad's own 1 / sqrt(t) decay times a decaying schedule is too slow
-    # for the separable three points within 20,000 epochs (gaps 1e-5 to 3e-4).
+    # Three points in three classes, nearly separable: the optimum is far out
+    # (largest coefficient 5.6) where the curvature is small. Adagrad has no
+    # momentum, and there it is plain gradient descent with a diagonal scaling
+    # fixed by its early gradients: with a constant rate it needs 17,888
+    # epochs (sgd with momentum 0.9: 1,479), and a schedule annealed over
+    # max_iter leaves it a half to a seventh of that. Plain gradient descent
+    # (sgd, momentum=0) measures the same: 11,240 epochs at a constant rate,
+    # and 33, 20 and 9 times the bound for invscaling, exponential and step,
+    # against adagrad's 33, 18 and 10 (cosine 1.4, warm restarts 1.2).
     "one_sample_per_class": lambda solver, schedule: (
         solver == "adagrad" and schedule not in ("constant", "adaptive")
     ),
@@ -95,8 +110,9 @@ def test_regressor_defaults_converge_on_awkward_data(kind, solver, schedule):
     model = GDRegressor(solver=solver, schedule=schedule, tol=TOL, max_iter=MAX_ITER)
     model.fit(X, y)
     reached = ridge_objective(model.coef_, model.intercept_, X, y)
+    null = ridge_objective(np.zeros(X.shape[1]), np.mean(y), X, y)
     assert np.isfinite(model.coef_).all()
-    assert reached - optimum <= 1e-3 * abs(optimum) + 1e-5
+    assert converged(reached, optimum, null)
 
 
 def log_loss_objective(model_or_coef, X, y, classes):
@@ -140,5 +156,8 @@ def test_classifier_defaults_converge_on_awkward_data(kind, solver, schedule):
         solver=solver, schedule=schedule, tol=TOL, max_iter=MAX_ITER
     ).fit(X, y)
     reached = log_loss_objective((model.coef_, model.intercept_), X, y, classes)
+    # The best intercept-only model predicts the class frequencies.
+    frequencies = np.unique(y, return_counts=True)[1] / len(y)
+    null = -np.sum(frequencies * np.log(frequencies))
     assert np.isfinite(model.coef_).all()
-    assert reached - optimum <= 1e-3 * abs(optimum) + 1e-5
+    assert converged(reached, optimum, null)
