@@ -78,7 +78,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "schedule": [StrOptions(set(SCHEDULES)), Schedule, callable],
+        "schedule": [StrOptions({"auto", *SCHEDULES}), Schedule, callable],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -356,8 +356,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._restarted = False
             self._best_loss = np.inf
             self._no_improvement = 0
-            self._schedule = resolve_schedule(self.schedule)
+            self._schedule = resolve_schedule(self._schedule_choice(data))
         return params, self._solver_state.astype(dtype, copy=False)
+
+    def _schedule_choice(self, data):
+        """Return the schedule to resolve: ``"auto"`` depends on the batch size.
+
+        Full batch keeps a constant rate: its objective is exact, and the
+        backtracking of :meth:`_after_epoch` handles overshoot. Mini-batches
+        with a constant rate stall at a noise floor that ``tol`` mistakes for
+        convergence, so they divide the rate at each plateau instead (on the
+        test suite's awkward data sets: up to 4% of the way from the optimum
+        back to the intercept-only model left, against 55%; see the user
+        guide).
+        """
+        if isinstance(self.schedule, str) and self.schedule == "auto":
+            return "constant" if data.full_batch else "adaptive"
+        return self.schedule
 
     def _data_source(self, X, Y, sample_weight, rng, incremental):
         """Return the training rows: chunked for dask and memory maps, else in memory.

@@ -113,7 +113,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         batch_size="auto",
         momentum=0.9,
         beta_2=0.999,
-        schedule="constant",
+        schedule="auto",
         max_iter=1000,
         tol=1e-4,
         n_iter_no_change=5,

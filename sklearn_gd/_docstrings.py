@@ -70,12 +70,14 @@ momentum : float, default=0.9
 beta_2 : float, default=0.999
     Decay of the running mean of squared gradients for 'adam' and 'rmsprop'.
 
-schedule : str, Schedule or callable, default='constant'
+schedule : str, Schedule or callable, default='auto'
     How the learning rate changes during training: 'constant', 'invscaling',
     'exponential', 'step', 'cosine', 'warm_restarts', 'adaptive' (divide by 5
     when the loss plateaus), a schedule object such as
     ``WarmRestarts(period=10, mult=2)``, or a callable mapping an array of
-    update counts to multipliers of ``learning_rate_``.
+    update counts to multipliers of ``learning_rate_``. 'auto' is 'constant'
+    for full batch and 'adaptive' for mini-batches, whose constant-rate noise
+    floor would otherwise end the fit through ``tol`` far from the optimum.
 
 max_iter : int, default=1000
     Maximum number of epochs (passes over the training data).
