@@ -278,13 +278,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         The descent then runs, in effect, on the features ``(X - center) *
         scale`` of unit variance, whatever their units; the optimum is the
-        same. ``center`` is the weighted mean of the features for sgd and
-        nesterov with an intercept (empty otherwise, and for sparse data,
-        which centring would make dense; the adaptive solvers' normalised
-        steps would turn the rounding noise of a centred intercept's zero
-        gradient into drift). ``scale`` is ``1 / sqrt(variance + l2)`` for each
-        feature (the root mean square replaces the variance without
-        centring), 1 for constant ones. A given learning rate keeps the
+        same. ``center`` is the weighted mean of the features with an
+        intercept (empty otherwise, and for sparse data, which centring would
+        make dense): a feature far from zero is then no longer nearly a copy
+        of the intercept's column of ones. ``scale`` is ``1 / sqrt(variance +
+        l2)`` for each feature (the root mean square replaces the variance
+        without centring), 1 for constant ones. A given learning rate keeps the
         textbook iterates.
         """
         n_features = data.X.shape[1]
@@ -299,7 +298,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         mean, second = sums[:n_features], sums[n_features:]
         center = np.zeros(0)
         variance = second
-        if self.fit_intercept and self.solver in ("sgd", "nesterov"):
+        if self.fit_intercept:
             center = mean
             variance = np.maximum(second - center**2, 0.0)
         # The Jacobi preconditioner: the inverse diagonal of the objective's
@@ -389,7 +388,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             X, Y, sample_weight, batch_size, self.shuffle, rng, incremental, n_threads
         )
 
-    def _kernel(self, data, l2, l1, n_outputs):
+    def _exact_intercept(self, incremental):
+        """Whether ``fit`` sets the intercept in closed form instead of descending.
+
+        With centred features and the squared error, the intercept of the
+        centred data that minimises the objective is the weighted mean of the
+        targets, whatever the coefficients: its gradient is the mean residual,
+        to which the centred features contribute nothing. ``fit`` starts
+        there and leaves it out of the descent. Descending on it would gain
+        nothing, and the adaptive solvers would divide its gradient, zero up
+        to rounding, by a running root mean square as small, and take steps
+        of the learning rate's size from the rounding. ``partial_fit`` centres
+        on its first block only, so it keeps descending on the intercept.
+        """
+        return (
+            not incremental
+            and self.fit_intercept
+            and self.loss == "squared_error"
+            and self._center.shape[0] > 0
+        )
+
+    def _kernel(self, data, l2, l1, n_outputs, train_intercept):
         """Return the epoch kernel with this fit's settings and conditioning."""
         dtype = data.X.dtype
         n_coef = data.X.shape[1] * n_outputs
@@ -400,7 +419,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         power = 2 if self.solver in ("sgd", "nesterov") else 1
         precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
         settings = (
-            self.fit_intercept, LOSSES[self.loss].code, self._is_multinomial,
+            train_intercept, LOSSES[self.loss].code, self._is_multinomial,
             self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
         )  # fmt: skip
         return EpochKernel(settings, self._center.astype(dtype), precond, n_outputs)
@@ -488,7 +507,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         data = self._data_source(X, Y, sample_weight, rng, incremental)
         params, state = self._starting_point(data, Y, sample_weight, keep_state)
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        kernel = self._kernel(data, l2, l1, n_outputs)
+        exact_intercept = self._exact_intercept(incremental)
+        if exact_intercept:
+            n_coef = n_features * n_outputs
+            params[n_coef:] = self._initial_intercept(Y, sample_weight)
+        train_intercept = self.fit_intercept and not exact_intercept
+        kernel = self._kernel(data, l2, l1, n_outputs, train_intercept)
         # The objective at the start, against which explosive growth is judged,
         # on at most 1024 evenly spread rows.
         initial_objective = data.objective(kernel, params, state, at_most=1024)
