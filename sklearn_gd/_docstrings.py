@@ -37,9 +37,10 @@ learning_rate : 'auto' or float, default='auto'
     largest eigenvalue of the weighted Gram matrix, and the loss's
     curvature), times ``1 - momentum`` for mini-batches; for the adaptive
     solvers, whose first step moves every coefficient by about the learning
-    rate, the largest coordinate of the starting gradient over ``L_b``
-    (times 0.03 for 'adam', and 0.03 * (1 - momentum) for 'rmsprop', whose
-    momentum sums normalised gradients). The value used is stored in
+    rate, the largest coordinate of the starting gradient over the full
+    batch's ``L``, whatever the batch size (times 0.03 for 'adam', and
+    0.03 * (1 - momentum) for 'rmsprop', whose momentum sums normalised
+    gradients). The value used is stored in
     ``learning_rate_``. On dense data 'auto' also centres the features (an
     exact change of the intercept's coordinates; with the squared error,
     ``fit`` then sets the intercept in closed form) and scales each

@@ -20,12 +20,17 @@ effective step ``lr / (1 - momentum)`` of momentum equals plain SGD's safe
 The adaptive solvers normalise each coordinate's step by its gradient history,
 so their first step moves every coordinate by about ``lr``, whatever the
 gradient's size. Their step is therefore set in the units of the coefficients:
-the largest coordinate move of a safe plain gradient step from the start,
-``max_j |g_j(w_0)| / L_b``, times 1 for adagrad (whose steps shrink as
-``1 / sqrt(t)`` by themselves) and 0.03 for rmsprop and adam (which keep
+the largest coordinate move of a safe full-batch gradient step from the
+start, ``max_j |g_j(w_0)| / L_full``, times 1 for adagrad (whose steps shrink
+as ``1 / sqrt(t)`` by themselves) and 0.03 for rmsprop and adam (which keep
 their step size, so start smaller; these factors were chosen on regression
 and classification data sets with scaled and unscaled targets). RMSprop's
 momentum sums normalised gradients, so its step also gets ``1 - momentum``.
+The batch size does not enter: a normalised step is about ``lr`` whatever
+the gradient's noise, which the running root mean square already divides
+out. (With ``L_b`` instead, per-sample adagrad left 15% of the way from the
+optimum back to the intercept-only model on 20,000 x 50 imbalanced classes,
+against 0.014% now.)
 
 Only rows with a positive weight count, and weighted statistics are used, so an
 integer weight gives the same step as repeating the row.
@@ -168,7 +173,7 @@ def auto_learning_rate(
         largest = float(np.max(np.abs(initial_gradient()), initial=0.0))
         if largest == 0.0 or not np.isfinite(largest):
             return factor / smoothness
-        return factor * largest / smoothness
+        return factor * largest / l_full
     if b >= n_rows:
         return 1.0 / smoothness
     return (1.0 - momentum) / smoothness
