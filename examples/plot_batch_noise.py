@@ -24,6 +24,7 @@ fig, ax = plt.subplots(figsize=(6, 5))
 for batch_size in ["full", 16, 1]:
     model = GDRegressor(
         batch_size=batch_size, fit_intercept=False, momentum=0.0, max_iter=15,
+        schedule="constant",
         learning_rate=0.02, random_state=0,
     )  # fmt: skip
     display = DescentPathDisplay.from_estimator(model, X, y, ax=ax)
