@@ -172,7 +172,7 @@ def auto_learning_rate(
             factor *= 1.0 - momentum
         largest = float(np.max(np.abs(initial_gradient()), initial=0.0))
         if largest == 0.0 or not np.isfinite(largest):
-            return factor / smoothness
+            largest = 1.0
         return factor * largest / l_full
     if b >= n_rows:
         return 1.0 / smoothness
