@@ -1,14 +1,19 @@
-"""Every solver x schedule x batch mode trains: the objective falls, nothing breaks."""
+"""Every solver x schedule x batch mode trains: the objective falls, nothing breaks.
+
+And every one of them, given a learning rate far too large, stops with the
+divergence message and keeps finite coefficients.
+"""
 
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_gd import GDClassifier, GDRegressor, WarmRestarts
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor, WarmRestarts
 
 SOLVERS = ["sgd", "nesterov", "adagrad", "rmsprop", "adam"]
 SCHEDULES = [
@@ -99,3 +104,37 @@ def test_every_regression_loss_fits_a_linear_signal(regression, loss):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     assert model.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch_size", BATCHES)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_huge_learning_rate_always_stops_with_the_message(
+    regression, classification, solver, batch_size, sparse
+):
+    for estimator, (X, y), loss in [
+        (GDRegressor, regression, "squared_error"),
+        (GDRegressor, regression, "huber"),
+        (GDClassifier, classification, "log_loss"),
+        (GDClassifier, classification, "hinge"),
+    ]:
+        for penalty in ("l2", "l1", None):
+            model = estimator(
+                solver=solver, batch_size=batch_size, loss=loss, penalty=penalty,
+                learning_rate=1e8, max_iter=50, random_state=0,
+            )  # fmt: skip
+            X_fit = sp.csr_matrix(X) if sparse else X
+            # The epoch, the rate used and one that would work.
+            message = (
+                r"diverged .* at epoch \d+ with learning_rate_=1e\+08 .* Try "
+                r"learning_rate='auto' or a learning_rate below 1e\+07"
+            )
+            with pytest.raises(DivergenceError, match=message):
+                model.fit(X_fit, y)
+            assert np.isfinite(model.coef_).all(), (loss, penalty)
+            assert np.isfinite(model.intercept_).all(), (loss, penalty)
+            scores = (
+                model.predict(X) if loss in ("squared_error", "huber")
+                else model.decision_function(X)
+            )  # fmt: skip
+            assert np.isfinite(scores).all(), (loss, penalty)
