@@ -24,6 +24,7 @@ from .reference import loss_derivative
 
 SCHEDULES = st.sampled_from(
     [
+        "auto",
         "constant",
         "invscaling",
         "exponential",
