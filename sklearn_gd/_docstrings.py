@@ -34,20 +34,20 @@ learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the
     data: for 'sgd' and 'nesterov' the inverse of the objective's smoothness
     constant ``L_b`` seen by one batch (from the rows' squared norms, the
-    largest eigenvalue of the weighted Gram matrix, and the loss's
-    curvature), times ``1 - momentum`` for mini-batches; for the adaptive
-    solvers, whose first step moves every coefficient by about the learning
-    rate, the largest coordinate of the starting gradient over the full
-    batch's ``L``, whatever the batch size (times 0.03 for 'adam', and
-    0.03 * (1 - momentum) for 'rmsprop', whose momentum sums normalised
-    gradients). The value used is stored in ``learning_rate_``. On dense
-    data 'auto' also centres the features (an exact change of the
-    intercept's coordinates; with the squared error, ``fit`` then sets the
-    intercept in closed form) and scales each feature's step by
-    ``1 / (variance + l2)``, the inverse diagonal of the Hessian (a Jacobi
-    preconditioner; its square root for the adaptive solvers), so features
-    in different units, or far from zero, converge together; the optimum is
-    unchanged. A float keeps the textbook update.
+    largest eigenvalue of the weighted Gram matrix, and the loss's curvature),
+    times ``1 - momentum`` for mini-batches; for the adaptive solvers, whose
+    first step moves every coefficient by about the learning rate, the largest
+    coordinate of the starting gradient over the full batch's ``L`` (times 0.03
+    for 'adam', and 0.03 * (1 - momentum) for 'rmsprop', whose momentum sums
+    normalised gradients; 10 times these with full batch, whose overshoots are
+    taken back). The value used is stored in ``learning_rate_``. On dense data
+    'auto' also centres the features (an exact change of the intercept's
+    coordinates; with the squared error, ``fit`` then sets the intercept in
+    closed form) and scales each feature's step by ``1 / (variance + l2)``, the
+    inverse diagonal of the Hessian (a Jacobi preconditioner; its square root
+    for the adaptive solvers), so features in different units, or far from
+    zero, converge together; the optimum is unchanged. A float keeps the
+    textbook update.
 
 batch_size : int, 'full' or 'auto', default='auto'
     Rows per update: 1 is per-sample SGD, an int is mini-batch, 'full' is

@@ -24,13 +24,24 @@ the largest coordinate move of a safe full-batch gradient step from the
 start, ``max_j |g_j(w_0)| / L_full``, times 1 for adagrad (whose steps shrink
 as ``1 / sqrt(t)`` by themselves) and 0.03 for rmsprop and adam (which keep
 their step size, so start smaller; these factors were chosen on regression
-and classification data sets with scaled and unscaled targets). RMSprop's
-momentum sums normalised gradients, so its step also gets ``1 - momentum``.
-The batch size does not enter: a normalised step is about ``lr`` whatever
-the gradient's noise, which the running root mean square already divides
-out. (With ``L_b`` instead, per-sample adagrad left 15% of the way from the
-optimum back to the intercept-only model on 20,000 x 50 imbalanced classes,
-against 0.014% now.)
+and classification data sets with scaled and unscaled targets). With full
+batch rmsprop and adam take 10 times that: the objective is exact there, and
+an overshoot is taken back (the fit returns to its best point and halves the
+rate), so a bolder start saves epochs. On four 20,000 x 50 data sets
+(regression with scaled and with unscaled offset features, balanced and
+imbalanced classes) adam then stopped on the default ``tol`` after 39 to 62
+epochs instead of 128 to 176, 26 to 230 times closer to the optimum. Adagrad
+keeps its factor: 5 times it saved epochs too and brought three nearly
+separable points from 17,775 epochs to 4,711, but on a wide Huber problem
+(15 x 30) its path became so sensitive to rounding that integer weights and
+repeated rows ended 0.08 apart in their predictions (scikit-learn's
+sample-weight check), where the factor 1 stays within 1e-6.
+RMSprop's momentum sums normalised gradients, so its step also gets ``1 -
+momentum``. Otherwise the batch size does not enter: a normalised step is about
+``lr`` whatever the gradient's noise, which the running root mean square
+already divides out. (With ``L_b`` instead, per-sample adagrad left 15% of the
+way from the optimum back to the intercept-only model on 20,000 x 50 imbalanced
+classes, against 0.014% now.)
 
 Only rows with a positive weight count, and weighted statistics are used, so an
 integer weight gives the same step as repeating the row.
@@ -43,6 +54,10 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from ._kernels import largest_row_norm
 
 ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
+# Full batch returns to its best point and halves the rate after a rise (see
+# BaseGD._after_epoch), so rmsprop and adam can start bolder there (adagrad:
+# see the module doc).
+FULL_BATCH_BOLDNESS = {"adagrad": 1.0, "rmsprop": 10.0, "adam": 10.0}
 _MAX_ROWS_FOR_SPECTRUM = 20_000
 _DENSE_SIZE = 64
 # Lanczos' relative tolerance: the Ritz value approaches the top eigenvalue
@@ -167,6 +182,8 @@ def auto_learning_rate(
         return 1.0
     if solver in ADAPTIVE_FACTOR:
         factor = ADAPTIVE_FACTOR[solver]
+        if b >= n_rows:
+            factor *= FULL_BATCH_BOLDNESS[solver]
         if solver == "rmsprop":
             # Its momentum sums normalised gradients: steps grow 1 / (1 - momentum).
             factor *= 1.0 - momentum
