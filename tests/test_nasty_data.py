@@ -24,14 +24,12 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._schedules import SCHEDULES as SCHEDULE_NAMES
 
 ALPHA = 1e-4
 TOL = 1e-9
 MAX_ITER = 20_000
-SCHEDULES = [
-    "constant", "invscaling", "exponential", "step", "cosine", "warm_restarts",
-    "adaptive",
-]  # fmt: skip
+SCHEDULES = list(SCHEDULE_NAMES)
 
 
 def regression_data(kind):

@@ -19,19 +19,15 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd import Cosine, GDClassifier, GDRegressor, Step, WarmRestarts
+from sklearn_gd._schedules import SCHEDULES as SCHEDULE_NAMES
 
 from .reference import loss_derivative
 
+# Every named schedule, the default and a few schedule objects.
 SCHEDULES = st.sampled_from(
     [
         "auto",
-        "constant",
-        "invscaling",
-        "exponential",
-        "step",
-        "cosine",
-        "warm_restarts",
-        "adaptive",
+        *SCHEDULE_NAMES,
         Cosine(period=5),
         Step(step_size=2, gamma=0.7),
         WarmRestarts(period=3, mult=2),

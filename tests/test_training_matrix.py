@@ -14,16 +14,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor, WarmRestarts
+from sklearn_gd._schedules import SCHEDULES as SCHEDULE_NAMES
 
 SOLVERS = ["sgd", "nesterov", "adagrad", "rmsprop", "adam"]
 SCHEDULES = [
-    "constant",
-    "invscaling",
-    "exponential",
-    "step",
-    "cosine",
-    "warm_restarts",
-    "adaptive",
+    *SCHEDULE_NAMES,
     WarmRestarts(period=2, mult=2),
     lambda t: 1.0 / np.sqrt(1.0 + t),
 ]
