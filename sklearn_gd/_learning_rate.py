@@ -36,12 +36,12 @@ separable points from 17,775 epochs to 4,711, but on a wide Huber problem
 (15 x 30) its path became so sensitive to rounding that integer weights and
 repeated rows ended 0.08 apart in their predictions (scikit-learn's
 sample-weight check), where the factor 1 stays within 1e-6.
-RMSprop's momentum sums normalised gradients, so its step also gets ``1 -
-momentum``. Otherwise the batch size does not enter: a normalised step is about
-``lr`` whatever the gradient's noise, which the running root mean square
-already divides out. (With ``L_b`` instead, per-sample adagrad left 15% of the
-way from the optimum back to the intercept-only model on 20,000 x 50 imbalanced
-classes, against 0.014% now.)
+RMSprop's momentum sums normalised gradients, so its step also gets
+``1 - momentum``. Otherwise the batch size does not enter: a normalised step
+is about ``lr`` whatever the gradient's noise, which the running root mean
+square already divides out. (With ``L_b`` instead, per-sample adagrad left 15%
+of the way from the optimum back to the intercept-only model on 20,000 x 50
+imbalanced classes, against 0.014% now.)
 
 Only rows with a positive weight count, and weighted statistics are used, so an
 integer weight gives the same step as repeating the row.
