@@ -25,6 +25,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._accelerated import AcceleratedGradient
+from ._convergence import GapEstimate, convergence_message
 from ._data import (
     ChunkedRows,
     EpochKernel,
@@ -67,7 +69,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions(set(SOLVERS))],
+        "solver": [StrOptions({"auto", *SOLVERS})],
         "learning_rate": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -221,6 +223,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             X.sort_indices()
         return X, y, sample_weight
 
+    def _resolve_solver(self, data, incremental):
+        """Return ``solver_``: "auto" is "accelerated" for a full-batch fit, else sgd.
+
+        "accelerated" is the FISTA iteration of ``sklearn_gd._accelerated``;
+        ``partial_fit`` continues a stream, so it never takes it.
+        """
+        if self.solver != "auto":
+            return self.solver
+        return "accelerated" if data.full_batch and not incremental else "sgd"
+
+    @property
+    def _step_solver(self):
+        """The compiled solver behind ``solver_`` (accelerated steps are sgd's size)."""
+        return "sgd" if self.solver_ == "accelerated" else self.solver_
+
     def _resolve_batch_size(self, n_samples, incremental):
         """Return the rows per update; see ``batch_size`` in the docstring."""
         if self.batch_size == "full" or (self.batch_size == "auto" and not incremental):
@@ -307,7 +324,34 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         varies = variance > 1e-10 * second
         diagonal = np.where(varies, variance + l2, 1.0)
+        if self._is_wide(data):
+            # Wide data: plain gradient steps from zero stay in the row space
+            # of X, where the L2 optimum lies; a per-feature scale would leak
+            # them into the null space, which only alpha pulls back (a 50 x
+            # 5000 ridge at alpha=1e-4 ended 3e-2 above its optimum after
+            # 3,000 epochs, and reached 1e-4 in 165 with one common scale).
+            diagonal = np.full(n_features, diagonal.mean())
         return center, 1.0 / np.sqrt(diagonal)
+
+    @staticmethod
+    def _is_wide(data):
+        """Whether the training rows span fewer dimensions than there are features.
+
+        Counted in distinct rows, so that repeating a row and weighting it
+        give the same conditioning (scikit-learn's sample-weight check
+        repeats 15 rows of 30 features into about 30); the distinct rows of
+        an in-memory X are counted only where there are few enough to be
+        cheap and to matter.
+        """
+        n_features = data.X.shape[1]
+        if data.n_rows < n_features:
+            return True
+        if not isinstance(data, InMemoryRows) or data.n_rows > 20 * n_features:
+            return False
+        rows = data.X[data.rows]
+        if sp.issparse(rows):
+            return False
+        return np.unique(rows, axis=0).shape[0] < n_features
 
     def _shape_coef(self, coef):
         return coef
@@ -352,6 +396,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.loss_curve_ = []
             self.lr_curve_ = []
             self._plateau_factor = 1.0
+            self._moment_origin = 0
             self._restarted = False
             self._best_loss = np.inf
             self._no_improvement = 0
@@ -416,11 +461,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # Plain gradient steps on features scaled by ``scale`` are steps scaled
         # by scale**2 in the original coefficients; the adaptive solvers'
         # normalised steps only take the scale itself.
-        power = 2 if self.solver in ("sgd", "nesterov") else 1
+        power = 2 if self._step_solver in ("sgd", "nesterov") else 1
         precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
         settings = (
             train_intercept, LOSSES[self.loss].code, self._is_multinomial,
-            self.epsilon, SOLVERS[self.solver], self.momentum, self.beta_2, l2, l1,
+            self.epsilon, SOLVERS[self._step_solver], self.momentum, self.beta_2, l2,
+            l1,
         )  # fmt: skip
         return EpochKernel(settings, self._center.astype(dtype), precond, n_outputs)
 
@@ -440,7 +486,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return auto_learning_rate(
             data,
             curvature=self._curvature(),
-            solver=self.solver,
+            solver=self._step_solver,
             momentum=self.momentum,
             fit_intercept=self.fit_intercept,
             l2=l2,
@@ -505,6 +551,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         keep_state = incremental and hasattr(self, "_solver_state")
         data = self._data_source(X, Y, sample_weight, rng, incremental)
+        self.solver_ = self._resolve_solver(data, incremental)
         params, state = self._starting_point(data, Y, sample_weight, keep_state)
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         exact_intercept = self._exact_intercept(incremental)
@@ -521,11 +568,32 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 data, kernel, params, l2, rng
             )
         tracking_best = validation is not None
+        self.validation_scores_ = [] if tracking_best else None
+        self.best_validation_score_ = -np.inf if tracking_best else None
         if tracking_best:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
             best_params = params.copy()
-        stopped_early = False
+        # Full-batch fits see the exact objective and gradient at the start of
+        # every epoch, and stop on the bound they give (sklearn_gd._convergence).
+        exact = data.full_batch and not incremental
+        bound = GapEstimate(
+            n_features * n_outputs, l2, l1, self.loss == "squared_error",
+            self._certifiable, train_intercept,
+            lambda point: data.objective_and_gradient(kernel, point)[1],
+        )  # fmt: skip
+        next_check = self.tol
+        engine = None
+        adapt = self.learning_rate == "auto" and LOSSES[self.loss].loose_curvature
+        if self.solver_ == "accelerated":
+            n_coef = n_features * n_outputs
+            active = np.arange(params.shape[0]) < (
+                params.shape[0] if train_intercept else n_coef
+            )
+            engine = AcceleratedGradient(
+                params, self.learning_rate_, kernel.precond, n_coef, l1, active,
+                adapt=adapt,
+            )  # fmt: skip
+        stop_reason = f"max_iter={self.max_iter} reached"
+        verified = None
         last_good = (params.copy(), state.copy())
         best_start = None
         try:
@@ -541,17 +609,34 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
                 learning_rates = self._learning_rates(epoch, data.n_batches)
                 started = time.perf_counter()
-                objective, n_updates, finite = data.epoch(
-                    kernel, learning_rates, params, state, self.t_, rng
-                )
+                start = last_good[0]
+                if engine is not None:
+                    objective, gradient = data.objective_and_gradient(kernel, params)
+                    finite = bool(np.isfinite(objective))
+                    if finite:
+                        multiplier = learning_rates[0] / self.learning_rate_
+                        params[:] = engine.step(objective, gradient, multiplier)
+                    n_updates = 1
+                elif exact:
+                    objective, gradient = data.full_batch_epoch(
+                        kernel, learning_rates, params, state, self._adam_t
+                    )
+                    finite, n_updates = bool(np.isfinite(objective)), 1
+                else:
+                    objective, n_updates, finite = data.epoch(
+                        kernel, learning_rates, params, state, self._adam_t, rng
+                    )
                 exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
                 if exploded or not (finite and np.isfinite(params).all()):
                     params[:], state[:] = last_good
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
-                best_start = self._after_epoch(
-                    objective, params, state, last_good[0], best_start, data.full_batch
-                )
+                if exact:
+                    bound.observe(objective, gradient, start)
+                if engine is None:
+                    best_start = self._after_epoch(
+                        objective, params, state, start, best_start, data.full_batch
+                    )
                 last_good = (params.copy(), state.copy())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
@@ -571,7 +656,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     **report,
                 )
                 if callback_stop:
-                    stopped_early = True
+                    stop_reason = "stopped by a callback"
                     break
                 if incremental:
                     continue
@@ -579,16 +664,33 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     self._store(params, state, n_features, n_outputs)
                     score = self._validation_score(*validation)
                     self.validation_scores_.append(float(score))
-                    if score > self.best_validation_score_:
+                    # Ties go to the later coefficients, which trained longer.
+                    if score >= self.best_validation_score_:
                         best_params = params.copy()
                     monitored = -score
                     self.best_validation_score_ = max(
                         self.best_validation_score_, score
                     )
-                else:
-                    monitored = objective
-                if self._should_stop(monitored):
-                    stopped_early = True
+                    if self._should_stop(monitored, relative=False):
+                        stop_reason = None
+                        break
+                    continue
+                if exact and bound.certified:
+                    # The cheap bound screens every epoch; the estimate (a few
+                    # more passes) checks a candidate, then waits for the
+                    # cheap bound to fall tenfold again.
+                    if self.tol is not None and bound.screened <= next_check:
+                        estimate = bound.estimate(objective, gradient, start)
+                        if estimate <= self.tol:
+                            # Return the point that was judged, not the step after.
+                            params[:] = start
+                            verified = (objective, estimate)
+                            stop_reason = None
+                            break
+                        next_check = bound.screened / 10
+                    continue
+                if self._should_stop(objective, relative=True):
+                    stop_reason = "the objective stopped improving by tol"
                     break
         except KeyboardInterrupt:
             warnings.warn(
@@ -598,50 +700,81 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
             params[:], state[:] = last_good
-            stopped_early = True
+            stop_reason = "interrupted"
         if tracking_best:
             params[:] = best_params
-        elif best_start is not None and not incremental:
-            # The last step is not judged by any epoch: keep the best start if
-            # it ended higher (full batch, where objectives are exact).
-            final = data.objective(kernel, params, state)
-            if self._rose(final, best_start[0]):
-                params[:] = best_start[1]
+        self.best_loss_ = None if tracking_best else float(self._best_loss)
+        self.gap_estimate_ = np.nan
+        if verified is not None:
+            self.best_loss_, self.gap_estimate_ = verified
+        elif not incremental and not tracking_best:
+            # One exact pass judges where the fit ended (its last step was
+            # judged by no epoch). A full-batch fit that ends above the best
+            # point it evaluated returns there (but for the perceptron, whose
+            # criterion is lowest at w = 0).
+            best = bound.best
+            objective, gradient = data.objective_and_gradient(kernel, params)
+            if (
+                exact
+                and best is not None
+                and not LOSSES[self.loss].minimised_at_zero
+                and self._rose(objective, best[0], params.dtype)
+            ):
+                params[:] = best[1]
+                objective, gradient = data.objective_and_gradient(kernel, params)
+            self.best_loss_ = float(objective)
+            self.gap_estimate_ = bound.estimate(objective, gradient, params)
         self._store(params, state, n_features, n_outputs)
-        if not tracking_best and self.tol is not None:
-            self.best_loss_ = float(self._best_loss)
         callbacks.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **report
         )
-        if (
-            not incremental
-            and not stopped_early
-            and self.tol is not None
-            and self.max_iter > 0
-        ):
+        if self._warns(stop_reason, incremental, tracking_best):
             warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached before the "
-                "loss stopped improving by tol; consider increasing max_iter.",
+                convergence_message(self.gap_estimate_, self.tol, stop_reason),
                 ConvergenceWarning,
                 stacklevel=3,
             )
         return self
 
+    def _warns(self, stop_reason, incremental, tracking_best):
+        """Whether a fit ended short of ``tol``: its estimate says so, or max_iter."""
+        if incremental or self.tol is None:
+            return False
+        if tracking_best:
+            return stop_reason is not None and stop_reason.startswith("max_iter")
+        if np.isnan(self.gap_estimate_):
+            return stop_reason is not None and stop_reason.startswith("max_iter")
+        return self.gap_estimate_ > self.tol
+
+    @property
+    def _certifiable(self):
+        """Whether the loss is smooth, so that its gradient bounds the gap."""
+        return LOSSES[self.loss].smooth
+
+    @property
+    def _adam_t(self):
+        """Adam's update count, which a restart sets back with its moments."""
+        return self.t_ - self._moment_origin
+
     @property
     def _has_velocity(self):
         # Adam's first moment is a velocity too; adagrad has none.
-        return self.solver != "adagrad" and self.momentum > 0
+        return self._step_solver != "adagrad" and self.momentum > 0
 
     @property
     def _restarts_momentum(self):
         # The solvers whose state[0] is a momentum buffer that can overshoot.
-        return self.solver in ("sgd", "nesterov", "rmsprop") and self.momentum > 0
+        return self._step_solver in ("sgd", "nesterov", "rmsprop") and self.momentum > 0
 
     @staticmethod
-    def _rose(objective, best):
+    def _rose(objective, best, dtype):
         # Rounding makes equal objectives differ in the last digits; only a
         # real rise counts, or the restarts would stall the final convergence.
-        return objective > best + 1e-12 * abs(best)
+        # Float32 coefficients round at 1e-7: a change below a few times that
+        # is noise, not a rise (at 1e-12, float32 fits halved their rate 12 to
+        # 18 times on noise).
+        resolution = max(1e-12, 16 * float(np.finfo(dtype).eps))
+        return objective > best + resolution * abs(best)
 
     def _after_epoch(self, objective, params, state, start_params, best_start, full):
         """Restart momentum after a rise; return the best ``(objective, start)``.
@@ -664,12 +797,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 if objective > self.loss_curve_[-1]:
                     state[0] = 0.0
             return None
-        if best_start is not None and self._rose(objective, best_start[0]):
+        if best_start is not None and self._rose(
+            objective, best_start[0], params.dtype
+        ):
             if self._restarted or not self._has_velocity:
                 # A step without velocity went up: it was too long.
                 self._plateau_factor *= 0.5
             params[:] = best_start[1]
             state[0] = 0.0
+            if self._step_solver == "adam":
+                # A fresh Adam from the best point: both moments and the count
+                # of their bias corrections start again. Zeroing the first
+                # moment alone left its correction at 1, so the next steps
+                # used ~0.1 g against a full-size L1 threshold and went uphill.
+                state[1] = 0.0
+                self._moment_origin = self.t_ + 1
             self._restarted = True
             return best_start
         if best_start is not None and objective >= best_start[0]:
@@ -688,11 +830,19 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         rates = self.learning_rate_ * self._plateau_factor * multipliers
         return np.ascontiguousarray(rates, dtype=np.float64)
 
-    def _should_stop(self, monitored):
-        """Update the plateau counter; return True when training should end."""
+    def _should_stop(self, monitored, *, relative):
+        """Update the plateau counter; return True when training should end.
+
+        An epoch improves when it lowers the best ``monitored`` value by
+        ``tol`` times its size (``relative``: the objective) or by ``tol``
+        (a validation score, as scikit-learn's early stopping).
+        """
         if self.tol is None:
             return False
-        if monitored > self._best_loss - self.tol:
+        threshold = self.tol * abs(self._best_loss) if relative else self.tol
+        if not np.isfinite(threshold):
+            threshold = 0.0
+        if monitored > self._best_loss - threshold:
             self._no_improvement += 1
         else:
             self._no_improvement = 0
@@ -714,7 +864,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             advice = f"learning_rate='auto' or {advice}"
         return (
             f"The loss diverged (reached {objective!r}) at epoch {epoch + 1} with "
-            f"learning_rate_={rate:.3g} and solver={self.solver!r}. The coefficients "
+            f"learning_rate_={rate:.3g} and solver={self.solver_!r}. The coefficients "
             f"of epoch {epoch} are kept. Try {advice}, or scale the features "
             "(e.g. with StandardScaler)."
         )

@@ -185,11 +185,29 @@ class _Rows:
         gradient = np.sum([part[1] for part in sums], axis=0)
         return loss, gradient
 
+    def objective_and_gradient(self, kernel, params):
+        """Return the exact objective and smooth gradient (float64) at ``params``."""
+        loss, gradient_sum = self.loss_gradient(kernel, params)
+        objective = loss / self.n_rows + kernel.penalty(params)
+        return objective, kernel.gradient(gradient_sum, self.n_rows, params)
+
+    def full_batch_epoch(self, kernel, rates, params, state, t):
+        """Take one full-batch step in place from the exact gradient at ``params``.
+
+        Returns ``(objective, gradient)`` at the starting point: the exact
+        objective and the gradient of its smooth part, which the stopping
+        rule turns into a bound on the distance to the optimum
+        (``sklearn_gd._convergence``).
+        """
+        loss, gradient_sum = self.loss_gradient(kernel, params)
+        start = params.copy()
+        penalty = kernel.step(params, gradient_sum, self.n_rows, rates[0], state, t)
+        objective = loss / self.n_rows + penalty
+        return objective, kernel.gradient(gradient_sum, self.n_rows, start)
+
     def _summed_epoch(self, kernel, rates, params, state, t):
         """Take the full-batch step from the parts' summed loss gradients."""
-        loss, gradient = self.loss_gradient(kernel, params)
-        penalty = kernel.step(params, gradient, self.n_rows, rates[0], state, t)
-        objective = loss / self.n_rows + penalty
+        objective, _ = self.full_batch_epoch(kernel, rates, params, state, t)
         return objective, 1, bool(np.isfinite(objective))
 
 

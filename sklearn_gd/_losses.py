@@ -43,6 +43,15 @@ class Loss:
         Whether targets are class labels encoded as +1 / -1.
     gives_probabilities : bool
         Whether ``predict_proba`` is defined.
+    loose_curvature : bool
+        Whether the curvature bound is far above the loss's curvature near a
+        typical optimum (the logistic loss: 1/4 only where p = 1/2), so that
+        full-batch steps gain from following the measured curvature
+        (``sklearn_gd._accelerated``). Where the bound is tight such steps
+        gain nothing, and they would make the path depend on rounding.
+    smooth : bool
+        Whether the loss has a Lipschitz derivative, so that the gradient
+        bounds the distance to the optimum (``sklearn_gd._convergence``).
     minimised_at_zero : bool
         Whether ``w = 0`` minimises the loss, as for the perceptron criterion:
         its training is then judged by what it learns on the way, and a rise
@@ -55,6 +64,8 @@ class Loss:
     is_classification: bool
     gives_probabilities: bool = False
     minimised_at_zero: bool = False
+    smooth: bool = True
+    loose_curvature: bool = False
 
 
 LOSSES = {
@@ -66,7 +77,7 @@ LOSSES = {
         False,
     ),
     "epsilon_insensitive": Loss(
-        EPSILON_INSENSITIVE, "max(0, |y - p| - epsilon)", 1.0, False
+        EPSILON_INSENSITIVE, "max(0, |y - p| - epsilon)", 1.0, False, smooth=False
     ),
     "squared_epsilon_insensitive": Loss(
         SQUARED_EPSILON_INSENSITIVE, "max(0, |y - p| - epsilon)**2", 2.0, False
@@ -77,8 +88,9 @@ LOSSES = {
         0.25,
         True,
         True,
+        loose_curvature=True,
     ),
-    "hinge": Loss(HINGE, "max(0, 1 - y p)", 1.0, True),
+    "hinge": Loss(HINGE, "max(0, 1 - y p)", 1.0, True, smooth=False),
     "modified_huber": Loss(
         MODIFIED_HUBER,
         "max(0, 1 - y p)**2 if y p >= -1 else -4 y p",
@@ -87,7 +99,9 @@ LOSSES = {
         True,
     ),
     "squared_hinge": Loss(SQUARED_HINGE, "max(0, 1 - y p)**2", 2.0, True),
-    "perceptron": Loss(PERCEPTRON, "max(0, -y p)", 1.0, True, minimised_at_zero=True),
+    "perceptron": Loss(
+        PERCEPTRON, "max(0, -y p)", 1.0, True, minimised_at_zero=True, smooth=False
+    ),
 }
 
 REGRESSION_LOSSES = tuple(

@@ -79,7 +79,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         alpha=1e-4,
         l1_ratio=0.15,
         fit_intercept=True,
-        solver="sgd",
+        solver="auto",
         learning_rate="auto",
         batch_size="auto",
         momentum=0.9,

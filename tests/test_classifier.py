@@ -54,7 +54,12 @@ def test_margin_losses_are_one_vs_rest(iris):
     # Without momentum (whose restarts look at the joint loss) the joint fit
     # takes exactly the steps of three binary fits.
     settings = dict(
-        loss="hinge", batch_size="full", momentum=0.0, max_iter=50, tol=None
+        loss="hinge",
+        solver="sgd",
+        batch_size="full",
+        momentum=0.0,
+        max_iter=50,
+        tol=None,
     )
     joint = GDClassifier(**settings).fit(X, y)
     for k in range(3):
@@ -163,7 +168,7 @@ def test_full_batch_momentum_steps_back_after_an_overshoot():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(2000, 30))
     y = (X @ rng.normal(size=30) / 5 + rng.logistic(size=2000) > 0).astype(int)
-    model = GDClassifier(tol=None, max_iter=40).fit(X, y)
+    model = GDClassifier(solver="sgd", tol=None, max_iter=40).fit(X, y)
     curve = np.array(model.loss_curve_)
     rises = [k for k in range(1, 39) if curve[k] > curve[:k].min() * (1 + 1e-12)]
     assert rises, "this problem is chosen to make heavy-ball momentum overshoot"

@@ -43,7 +43,9 @@ def test_descent_path_display_draws_the_minimize_path():
 
 def test_descent_path_from_estimator_follows_partial_fits(diabetes):
     X, y = diabetes
-    settings = dict(fit_intercept=False, max_iter=10, batch_size="full", momentum=0.0)
+    settings = dict(
+        fit_intercept=False, max_iter=10, batch_size="full", solver="sgd", momentum=0.0
+    )
     display = DescentPathDisplay.from_estimator(GDRegressor(**settings), X[:, :2], y)
     (line,) = display.lines_.values()
     path = line.get_xydata()

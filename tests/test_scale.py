@@ -345,6 +345,11 @@ def test_chunked_full_batch_matches_memory_across_settings(
     model = clone(estimator).set_params(max_iter=60, tol=None, random_state=0)
     in_memory = clone(model).fit(X, y, sample_weight=weights)
     rtol = 1e-4 if dtype == np.float32 else 1e-9
+    if model.get_params()["loss"] == "log_loss":
+        # The full-batch logistic step follows the measured curvature, which
+        # turns the summation order's rounding into differences of ~1e-9 in
+        # the path (sklearn_gd._accelerated).
+        rtol = 1e-7
     for data in (mapped, da.from_array(X, chunks=200)):
         chunked = clone(model).fit(data, y, sample_weight=weights)
         assert chunked.coef_.dtype == dtype
