@@ -78,6 +78,20 @@ class AcceleratedGradient:
         self.curvatures = []
         self.best = (np.inf, self.x.copy())
 
+    def rescale(self, factor):
+        """Scale the step by ``factor`` and start afresh from the current point.
+
+        For a new objective (a narrower smoothing): momentum, curvature history
+        and the best point belong to the old one.
+        """
+        self.base_rate *= factor
+        self.rate = self.base_rate * GROWTH**self.level
+        self.x = self.y.copy()
+        self.k = 0
+        self.previous = None
+        self.curvatures = []
+        self.best = (np.inf, self.y.copy())
+
     def _adapt_level(self, curvature):
         """Set the step to the largest level at most ``1 / curvature``, one up at most.
 

@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from ._accelerated import AcceleratedGradient
-from ._convergence import GapEstimate, convergence_message
+from ._convergence import GapEstimate, convergence_message, relative_gap_bound
 from ._data import (
     ChunkedRows,
     EpochKernel,
@@ -44,6 +44,8 @@ from ._penalties import penalty_strengths
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
 
+# The factor by which a full-batch hinge fit narrows its smoothing (see _judge).
+SMOOTHING_STEP = 0.25
 # Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
 AUTO_BATCH_SIZE = 256
 
@@ -453,8 +455,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             and self._center.shape[0] > 0
         )
 
-    def _kernel(self, data, l2, l1, n_outputs, train_intercept):
-        """Return the epoch kernel with this fit's settings and conditioning."""
+    def _kernel(self, data, l2, l1, n_outputs, train_intercept, smoothing=None):
+        """Return the epoch kernel with this fit's settings and conditioning.
+
+        ``smoothing``: the width of the loss's smoothed relative to train on
+        instead (see ``Loss.smoothed``).
+        """
         dtype = data.X.dtype
         n_coef = data.X.shape[1] * n_outputs
         precond = np.ones(n_coef + n_outputs, dtype=dtype)
@@ -463,10 +469,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # normalised steps only take the scale itself.
         power = 2 if self._step_solver in ("sgd", "nesterov") else 1
         precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
+        loss_code, epsilon = LOSSES[self.loss].code, self.epsilon
+        if smoothing is not None:
+            loss_code, epsilon = LOSSES[self.loss].smoothed, smoothing
         settings = (
-            train_intercept, LOSSES[self.loss].code, self._is_multinomial,
-            self.epsilon, SOLVERS[self._step_solver], self.momentum, self.beta_2, l2,
-            l1,
+            train_intercept, loss_code, self._is_multinomial, epsilon,
+            SOLVERS[self._step_solver], self.momentum, self.beta_2, l2, l1,
         )  # fmt: skip
         return EpochKernel(settings, self._center.astype(dtype), precond, n_outputs)
 
@@ -575,14 +583,25 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # Full-batch fits see the exact objective and gradient at the start of
         # every epoch, and stop on the bound they give (sklearn_gd._convergence).
         exact = data.full_batch and not incremental
+        engine = exact_kernel = None
+        adapt = self.learning_rate == "auto" and LOSSES[self.loss].loose_curvature
+        if self.solver_ == "accelerated" and LOSSES[self.loss].smoothed is not None:
+            # Descend on a smoothed loss, narrowed as the fit goes on
+            # (sklearn_gd._accelerated); the exact loss judges the result.
+            smoothing = 1.0
+            exact_kernel = kernel
+            kernel = self._kernel(
+                data, l2, l1, n_outputs, train_intercept, smoothing=smoothing
+            )
         bound = GapEstimate(
             n_features * n_outputs, l2, l1, self.loss == "squared_error",
-            self._certifiable, train_intercept,
+            self._certifiable or exact_kernel is not None, train_intercept,
             lambda point: data.objective_and_gradient(kernel, point)[1],
         )  # fmt: skip
-        next_check = self.tol
-        engine = None
-        adapt = self.learning_rate == "auto" and LOSSES[self.loss].loose_curvature
+        # The cheap bound below which the estimate is worth its passes; with
+        # smoothing, the estimate also decides when to narrow it, which is due
+        # long before tol.
+        next_check = self.tol if exact_kernel is None else 1.0
         if self.solver_ == "accelerated":
             n_coef = n_features * n_outputs
             active = np.arange(params.shape[0]) < (
@@ -680,14 +699,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     # more passes) checks a candidate, then waits for the
                     # cheap bound to fall tenfold again.
                     if self.tol is not None and bound.screened <= next_check:
-                        estimate = bound.estimate(objective, gradient, start)
+                        estimate, judged, narrow = self._judge(
+                            data, bound, exact_kernel, state, objective, gradient,
+                            start,
+                        )  # fmt: skip
                         if estimate <= self.tol:
                             # Return the point that was judged, not the step after.
                             params[:] = start
-                            verified = (objective, estimate)
+                            verified = (judged, estimate)
                             stop_reason = None
                             break
                         next_check = bound.screened / 10
+                        if narrow:
+                            smoothing *= SMOOTHING_STEP
+                            kernel = self._kernel(
+                                data, l2, l1, n_outputs, train_intercept,
+                                smoothing=smoothing,
+                            )  # fmt: skip
+                            engine.rescale(SMOOTHING_STEP)
+                            bound.best = None
+                            next_check = smoothing
                     continue
                 if self._should_stop(objective, relative=True):
                     stop_reason = "the objective stopped improving by tol"
@@ -722,19 +753,71 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             ):
                 params[:] = best[1]
                 objective, gradient = data.objective_and_gradient(kernel, params)
+            self.gap_estimate_, objective, _ = self._judge(
+                data, bound, exact_kernel, state, objective, gradient, params
+            )
+            if exact_kernel is None and LOSSES[self.loss].smoothed is not None:
+                self.gap_estimate_ = self._smoothed_estimate(
+                    data, kernel, state, params, l2, l1, n_outputs, train_intercept
+                )
             self.best_loss_ = float(objective)
-            self.gap_estimate_ = bound.estimate(objective, gradient, params)
         self._store(params, state, n_features, n_outputs)
         callbacks.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **report
         )
         if self._warns(stop_reason, incremental, tracking_best):
             warnings.warn(
-                convergence_message(self.gap_estimate_, self.tol, stop_reason),
+                convergence_message(self.gap_estimate_, self.tol, stop_reason, exact),
                 ConvergenceWarning,
                 stacklevel=3,
             )
         return self
+
+    @staticmethod
+    def _judge(data, bound, exact_kernel, state, objective, gradient, point):
+        """Return ``(estimate, exact objective, narrow)`` at an evaluated point.
+
+        Without smoothing (``exact_kernel`` None) the estimate of
+        ``sklearn_gd._convergence``. With it, ``objective`` and ``gradient``
+        are the smoothed loss's, which lies below the exact one, so ``f* >=
+        f*_smoothed >= f_smoothed - B`` and the exact objective (one more
+        pass) minus that bounds the gap; ``narrow`` says that the smoothing,
+        not the descent, dominates the bound, so the width should shrink.
+        """
+        if exact_kernel is None:
+            return bound.estimate(objective, gradient, point), objective, False
+        absolute = bound.absolute(objective, gradient, point)
+        exact = float(data.objective(exact_kernel, point, state))
+        lower = objective - absolute
+        narrow = bool(absolute <= exact - objective)
+        return relative_gap_bound(exact, exact - lower), exact, narrow
+
+    def _smoothed_estimate(
+        self, data, kernel, state, params, l2, l1, n_outputs, train_intercept
+    ):
+        """Return the estimate of a hinge fit that did not train on the smoothed loss.
+
+        The smoothed loss of each width in turn bounds the gap as in
+        :meth:`_judge`: a narrow width bounds the loss closely but its
+        gradient less so, a wide one the other way round; the best of four
+        is kept (about ten passes, once, at the end of a mini-batch fit).
+        """
+        estimates = []
+        for width in (1.0, 0.25, 1 / 16, 1 / 64):
+            smooth = self._kernel(
+                data, l2, l1, n_outputs, train_intercept, smoothing=width
+            )
+            bound = GapEstimate(
+                params.shape[0] - n_outputs, l2, l1, False, True, train_intercept,
+                lambda point, smooth=smooth: data.objective_and_gradient(
+                    smooth, point
+                )[1],
+            )  # fmt: skip
+            objective, gradient = data.objective_and_gradient(smooth, params)
+            estimates.append(
+                self._judge(data, bound, kernel, state, objective, gradient, params)[0]
+            )
+        return min(estimates)
 
     def _warns(self, stop_reason, incremental, tracking_best):
         """Whether a fit ended short of ``tol``: its estimate says so, or max_iter."""

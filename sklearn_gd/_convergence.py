@@ -114,19 +114,30 @@ def relative_gap_bound(objective, bound):
     return bound / lowest
 
 
-def convergence_message(estimate, tol, reason):
+def convergence_message(estimate, tol, reason, full_batch):
     """Return the ConvergenceWarning text for a fit that ended above ``tol``."""
     if np.isnan(estimate):
         measured = "its distance to the optimum could not be estimated"
+    elif np.isinf(estimate):
+        measured = (
+            "its gradient is still too large to bound the distance to the "
+            f"optimum within the objective itself, let alone within tol={tol:g}"
+        )
     else:
         measured = (
             f"its objective is at most {estimate:.2g} above the optimum (relative), "
             f"above tol={tol:g}"
         )
+    if full_batch:
+        advice = "Increase max_iter or scale the features (e.g. with StandardScaler)"
+    else:
+        advice = (
+            "Mini-batches end at the level of their gradient noise: use "
+            "batch_size='full', whose default solver converges to the optimum, "
+            "or a larger batch_size"
+        )
     return (
-        f"The fit ended ({reason}) before it converged: {measured}. Increase "
-        "max_iter, scale the features (e.g. with StandardScaler), or use "
-        "batch_size='full', whose default solver converges to the optimum; "
+        f"The fit ended ({reason}) before it converged: {measured}. {advice}; "
         "gap_estimate_ holds the estimate."
     )
 
@@ -191,6 +202,10 @@ class GapEstimate:
 
     def estimate(self, objective, gradient, params):
         """Return the estimate of ``(f - f*) / f*`` at ``params`` (class doc) or nan."""
+        return relative_gap_bound(objective, self.absolute(objective, gradient, params))
+
+    def absolute(self, objective, gradient, params):
+        """Return the estimate of ``f - f*`` at ``params`` (class doc) or nan."""
         if not self.certified:
             return np.nan
         gradient = self._gradient(gradient)
@@ -218,4 +233,4 @@ class GapEstimate:
             objective - intercept_part, gradient, params, n_coef, self.l2, self.l1,
             self.squared_error,
         )  # fmt: skip
-        return relative_gap_bound(objective, bound + intercept_part)
+        return bound + intercept_part

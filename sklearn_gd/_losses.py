@@ -23,6 +23,8 @@ HINGE = 5
 MODIFIED_HUBER = 6
 SQUARED_HINGE = 7
 PERCEPTRON = 8
+# Not a public loss: the hinge smoothed over a width passed as ``epsilon``.
+SMOOTHED_HINGE = 9
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class Loss:
         Whether targets are class labels encoded as +1 / -1.
     gives_probabilities : bool
         Whether ``predict_proba`` is defined.
+    smoothed : int or None
+        The code of a smooth relative within ``epsilon / 2`` below the loss,
+        ``epsilon`` being its width (for the hinge: ``(1 - z)**2 / (2 epsilon)``
+        within ``epsilon`` of the kink, ``1 - z - epsilon / 2`` beyond), which
+        full-batch fits descend on instead (``sklearn_gd._accelerated``).
     loose_curvature : bool
         Whether the curvature bound is far above the loss's curvature near a
         typical optimum (the logistic loss: 1/4 only where p = 1/2), so that
@@ -66,6 +73,7 @@ class Loss:
     minimised_at_zero: bool = False
     smooth: bool = True
     loose_curvature: bool = False
+    smoothed: int | None = None
 
 
 LOSSES = {
@@ -90,7 +98,9 @@ LOSSES = {
         True,
         loose_curvature=True,
     ),
-    "hinge": Loss(HINGE, "max(0, 1 - y p)", 1.0, True, smooth=False),
+    "hinge": Loss(
+        HINGE, "max(0, 1 - y p)", 1.0, True, smooth=False, smoothed=SMOOTHED_HINGE
+    ),
     "modified_huber": Loss(
         MODIFIED_HUBER,
         "max(0, 1 - y p)**2 if y p >= -1 else -4 y p",
@@ -156,6 +166,12 @@ def loss_and_derivative(code, y, p, epsilon):
         if z <= 1.0:
             return 1.0 - z, -y
         return 0.0, 0.0
+    if code == SMOOTHED_HINGE:
+        if z >= 1.0:
+            return 0.0, 0.0
+        if z > 1.0 - epsilon:
+            return (1.0 - z) ** 2 / (2.0 * epsilon), -y * (1.0 - z) / epsilon
+        return 1.0 - z - 0.5 * epsilon, -y
     if code == MODIFIED_HUBER:
         if z >= 1.0:
             return 0.0, 0.0
