@@ -22,13 +22,17 @@ l1_ratio : float, default=0.15
 fit_intercept : bool, default=True
     Whether to fit an intercept.
 
-solver : {'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='sgd'
+solver : {'auto', 'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='auto'
     The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
     momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
     Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
-    coordinate by its gradient history. On wide data with a small ``alpha``
-    the adaptive ones end with coefficients further from Ridge's than 'sgd'
-    and 'nesterov' (see the user guide).
+    coordinate by its gradient history. 'auto' is, for a full-batch ``fit``,
+    accelerated proximal gradient (FISTA) restarted whenever its momentum
+    points uphill, which converges to the exact optimum in about
+    ``sqrt(condition number)`` epochs (with the logistic loss its step follows
+    the measured curvature; the hinge loss is smoothed, and the smoothing
+    narrowed as the fit goes on), and 'sgd' otherwise. The rule used is
+    stored in ``solver_`` ('accelerated' for the former).
 
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the
@@ -65,9 +69,8 @@ momentum : float, default=0.9
     For 'sgd', 'nesterov' and 'rmsprop' the momentum buffer is reset to zero
     after an epoch whose objective rose (adaptive restart); with full batch,
     where the objective is exact, training also returns to the best point
-    seen. Momentum's
-    oscillations then neither slow convergence nor end the fit early
-    through ``tol``.
+    seen (Adam restarting both moments). The accelerated full-batch rule of
+    ``solver='auto'`` sets its own momentum and ignores this one.
 
 beta_2 : float, default=0.999
     Decay of the running mean of squared gradients for 'adam' and 'rmsprop'.
@@ -82,11 +85,21 @@ schedule : str, Schedule or callable, default='auto'
     floor would otherwise end the fit through ``tol`` far from the optimum.
 
 max_iter : int, default=1000
-    Maximum number of epochs (passes over the training data).
+    Maximum number of epochs (passes over the training data). A fit that
+    ends here above ``tol`` raises a ``ConvergenceWarning``.
 
 tol : float or None, default=1e-4
-    Training stops when the monitored loss has not improved by ``tol`` for
-    ``n_iter_no_change`` consecutive epochs. None runs all ``max_iter`` epochs.
+    The relative objective gap ``(f - f*) / f*`` to the optimum ``f*`` a fit
+    aims for. Full-batch fits see the exact gradient and stop when their
+    estimate of the gap (from the strong convexity of the L2 part, the
+    duality gap for the squared error, see the user guide) is below ``tol``.
+    Mini-batch fits stop when the objective has not improved by ``tol``
+    times itself for ``n_iter_no_change`` epochs, and are then judged by one
+    exact pass. A fit whose estimate ends above ``tol`` says so with a
+    ``ConvergenceWarning`` (the estimate is kept in ``gap_estimate_``).
+    With ``early_stopping``, ``tol`` is the improvement of the validation
+    score that counts, as in scikit-learn. None runs all ``max_iter`` epochs
+    and never warns.
 
 n_iter_no_change : int, default=5
     Epochs without improvement before stopping (or, with the 'adaptive'
@@ -133,7 +146,10 @@ t_ : int
 
 loss_curve_ : list of float
     Objective per epoch: the penalised mean loss averaged over the epoch's
-    batches (exactly the objective for full batch).
+    batches; for full batch, the exact objective at the point the epoch
+    started from (for the hinge with ``solver='auto'``, that of the smoothed
+    hinge it descends on). ``best_loss_`` is the objective of the returned
+    coefficients.
 
 lr_curve_ : list of float
     Learning rate at the start of each epoch.
@@ -141,14 +157,28 @@ lr_curve_ : list of float
 learning_rate_ : float
     The base learning rate used (the resolved value of ``learning_rate``).
 
-best_loss_ : float
-    Lowest training objective seen, when ``tol`` is set and not early stopping.
+best_loss_ : float or None
+    The exact training objective of the returned coefficients after ``fit``
+    (the lowest running objective after ``partial_fit``); None with
+    ``early_stopping``.
 
-validation_scores_ : list of float
-    Validation score per epoch, when ``early_stopping=True``.
+gap_estimate_ : float
+    Estimate of the returned coefficients' relative objective gap
+    ``(f - f*) / f*`` (an upper bound but for a second-order intercept
+    term, see the user guide); ``inf`` where the gradient is still too large
+    to bound it, ``nan`` where the loss has no such estimate
+    ('epsilon_insensitive', 'perceptron'), after ``partial_fit`` and with
+    ``early_stopping``.
 
-best_validation_score_ : float
-    Best validation score, when ``early_stopping=True``.
+solver_ : str
+    The update rule used: ``solver``, or what 'auto' chose ('accelerated'
+    or 'sgd').
+
+validation_scores_ : list of float or None
+    Validation score per epoch, when ``early_stopping=True``; else None.
+
+best_validation_score_ : float or None
+    Best validation score, when ``early_stopping=True``; else None.
 
 n_features_in_ : int
     Number of features seen during fit.

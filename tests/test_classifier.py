@@ -5,8 +5,9 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import softmax
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_class_weight
 
 from sklearn_gd import GDClassifier
@@ -183,3 +184,56 @@ def test_full_batch_momentum_steps_back_after_an_overshoot():
     )
     best += 0.5e-4 * np.sum(reference.coef_**2)
     assert curve[-1] == pytest.approx(best, rel=1e-6)
+
+
+def test_full_batch_adam_restarts_both_moments_and_their_bias_corrections(
+    monkeypatch,
+):
+    from sklearn_gd import _data
+
+    calls = []
+    original = _data.InMemoryRows.full_batch_epoch
+
+    def spy(self, kernel, rates, params, state, t):
+        calls.append((t, state.copy()))
+        return original(self, kernel, rates, params, state, t)
+
+    monkeypatch.setattr(_data.InMemoryRows, "full_batch_epoch", spy)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 30))
+    y = (X @ rng.normal(size=30) / 5 + rng.logistic(size=2000) > 0).astype(int)
+    model = GDClassifier(solver="adam", tol=None, max_iter=60).fit(X, y)
+    curve = np.array(model.loss_curve_)
+    rises = [k for k in range(1, 59) if curve[k] > curve[:k].min() * (1 + 1e-12)]
+    assert rises, "this problem is chosen to make Adam overshoot"
+    for k in rises:
+        # The epoch after a rise is a fresh Adam from the best point: zero
+        # moments and an update count of 0 for the bias corrections (with the
+        # count kept, the corrected first moment was ~0.1 g).
+        t, state = calls[k + 1]
+        assert t == 0
+        assert not state.any()
+    # and the count goes on from there.
+    assert calls[rises[0] + 2][0] == 1
+
+
+def test_early_stopping_returns_the_best_validation_epoch(monkeypatch):
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    per_epoch = []
+    original = GDClassifier._validation_score
+
+    def recording(self, *validation):
+        per_epoch.append(self.coef_.copy())
+        return original(self, *validation)
+
+    monkeypatch.setattr(GDClassifier, "_validation_score", recording)
+    model = GDClassifier(
+        early_stopping=True, validation_fraction=0.2, random_state=0
+    ).fit(X, y)
+    scores = np.array(model.validation_scores_)
+    assert len(per_epoch) == len(scores) == model.n_iter_
+    best = np.flatnonzero(scores == scores.max())[-1]  # the latest of equals
+    assert best < model.n_iter_ - 1  # so that keeping the last epoch would fail
+    assert_allclose(model.coef_, per_epoch[best], rtol=0, atol=0)
+    assert model.best_validation_score_ == scores[best]
