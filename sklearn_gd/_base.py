@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from ._accelerated import AcceleratedGradient
-from ._convergence import GapEstimate, convergence_message, relative_gap_bound
+from ._convergence import Judge, convergence_message
 from ._data import (
     ChunkedRows,
     EpochKernel,
@@ -41,11 +41,10 @@ from ._kernels import weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
+from ._rules import EpochRules, SolverTraits
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
 
-# The factor by which a full-batch hinge fit narrows its smoothing (see _judge).
-SMOOTHING_STEP = 0.25
 # Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
 AUTO_BATCH_SIZE = 256
 
@@ -397,11 +396,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.n_iter_ = 0
             self.loss_curve_ = []
             self.lr_curve_ = []
-            self._plateau_factor = 1.0
-            self._moment_origin = 0
-            self._restarted = False
-            self._best_loss = np.inf
-            self._no_improvement = 0
+            self._rules = EpochRules(self.tol, self.n_iter_no_change)
             self._schedule = resolve_schedule(self._schedule_choice(data))
         return params, self._solver_state.astype(dtype, copy=False)
 
@@ -409,7 +404,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Return the schedule to resolve: ``"auto"`` depends on the batch size.
 
         Full batch keeps a constant rate: its objective is exact, and the
-        backtracking of :meth:`_after_epoch` handles overshoot. Mini-batches
+        backtracking of ``sklearn_gd._rules`` handles overshoot. Mini-batches
         with a constant rate stall at a noise floor that ``tol`` mistakes for
         convergence, so they divide the rate at each plateau instead (on the
         test suite's awkward data sets: up to 4% of the way from the optimum
@@ -581,40 +576,24 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if tracking_best:
             best_params = params.copy()
         # Full-batch fits see the exact objective and gradient at the start of
-        # every epoch, and stop on the bound they give (sklearn_gd._convergence).
+        # every epoch, and stop on the estimate they give (_convergence).
         exact = data.full_batch and not incremental
-        engine = exact_kernel = None
-        adapt = self.learning_rate == "auto" and LOSSES[self.loss].loose_curvature
-        if self.solver_ == "accelerated" and LOSSES[self.loss].smoothed is not None:
-            # Descend on a smoothed loss, narrowed as the fit goes on
-            # (sklearn_gd._accelerated); the exact loss judges the result.
-            smoothing = 1.0
-            exact_kernel = kernel
-            kernel = self._kernel(
-                data, l2, l1, n_outputs, train_intercept, smoothing=smoothing
-            )
-        bound = GapEstimate(
-            n_features * n_outputs, l2, l1, self.loss == "squared_error",
-            self._certifiable or exact_kernel is not None, train_intercept,
-            lambda point: data.objective_and_gradient(kernel, point)[1],
+        judge = Judge(
+            data,
+            lambda width: self._kernel(
+                data, l2, l1, n_outputs, train_intercept, smoothing=width
+            ),
+            n_features * n_outputs, l2, l1, train_intercept, LOSSES[self.loss],
+            self.tol,
+            smoothing=self.solver_ == "accelerated" and LOSSES[self.loss].smoothed,
         )  # fmt: skip
-        # The cheap bound below which the estimate is worth its passes; with
-        # smoothing, the estimate also decides when to narrow it, which is due
-        # long before tol.
-        next_check = self.tol if exact_kernel is None else 1.0
+        engine = None
         if self.solver_ == "accelerated":
-            n_coef = n_features * n_outputs
-            active = np.arange(params.shape[0]) < (
-                params.shape[0] if train_intercept else n_coef
-            )
-            engine = AcceleratedGradient(
-                params, self.learning_rate_, kernel.precond, n_coef, l1, active,
-                adapt=adapt,
-            )  # fmt: skip
+            engine = self._accelerated(params, judge.kernel, train_intercept, l1)
+        rules = self._rules
         stop_reason = f"max_iter={self.max_iter} reached"
         verified = None
         last_good = (params.copy(), state.copy())
-        best_start = None
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -629,21 +608,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 learning_rates = self._learning_rates(epoch, data.n_batches)
                 started = time.perf_counter()
                 start = last_good[0]
+                kernel = judge.kernel
+                adam_t = self.t_ - rules.moment_origin
                 if engine is not None:
                     objective, gradient = data.objective_and_gradient(kernel, params)
-                    finite = bool(np.isfinite(objective))
+                    finite, n_updates = bool(np.isfinite(objective)), 1
                     if finite:
                         multiplier = learning_rates[0] / self.learning_rate_
                         params[:] = engine.step(objective, gradient, multiplier)
-                    n_updates = 1
                 elif exact:
                     objective, gradient = data.full_batch_epoch(
-                        kernel, learning_rates, params, state, self._adam_t
+                        kernel, learning_rates, params, state, adam_t
                     )
                     finite, n_updates = bool(np.isfinite(objective)), 1
                 else:
                     objective, n_updates, finite = data.epoch(
-                        kernel, learning_rates, params, state, self._adam_t, rng
+                        kernel, learning_rates, params, state, adam_t, rng
                     )
                 exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
                 if exploded or not (finite and np.isfinite(params).all()):
@@ -651,11 +631,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
                 if exact:
-                    bound.observe(objective, gradient, start)
+                    judge.observe(objective, gradient, start)
                 if engine is None:
-                    best_start = self._after_epoch(
-                        objective, params, state, start, best_start, data.full_batch
-                    )
+                    rules.after_epoch(
+                        objective, params, state, start,
+                        self.loss_curve_[-1] if self.loss_curve_ else None,
+                        full=data.full_batch, solver=self._solver_traits,
+                    )  # fmt: skip
                 last_good = (params.copy(), state.copy())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
@@ -686,41 +668,20 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     # Ties go to the later coefficients, which trained longer.
                     if score >= self.best_validation_score_:
                         best_params = params.copy()
-                    monitored = -score
                     self.best_validation_score_ = max(
                         self.best_validation_score_, score
                     )
-                    if self._should_stop(monitored, relative=False):
+                    if self._plateau(-score, relative=False):
                         stop_reason = None
                         break
-                    continue
-                if exact and bound.certified:
-                    # The cheap bound screens every epoch; the estimate (a few
-                    # more passes) checks a candidate, then waits for the
-                    # cheap bound to fall tenfold again.
-                    if self.tol is not None and bound.screened <= next_check:
-                        estimate, judged, narrow = self._judge(
-                            data, bound, exact_kernel, state, objective, gradient,
-                            start,
-                        )  # fmt: skip
-                        if estimate <= self.tol:
-                            # Return the point that was judged, not the step after.
-                            params[:] = start
-                            verified = (judged, estimate)
-                            stop_reason = None
-                            break
-                        next_check = bound.screened / 10
-                        if narrow:
-                            smoothing *= SMOOTHING_STEP
-                            kernel = self._kernel(
-                                data, l2, l1, n_outputs, train_intercept,
-                                smoothing=smoothing,
-                            )  # fmt: skip
-                            engine.rescale(SMOOTHING_STEP)
-                            bound.best = None
-                            next_check = smoothing
-                    continue
-                if self._should_stop(objective, relative=True):
+                elif exact and judge.bound.certified:
+                    verified = judge.check(objective, gradient, start, state, engine)
+                    if verified is not None:
+                        # Return the point that was judged, not the step after.
+                        params[:] = start
+                        stop_reason = None
+                        break
+                elif self._plateau(objective, relative=True):
                     stop_reason = "the objective stopped improving by tol"
                     break
         except KeyboardInterrupt:
@@ -734,33 +695,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             stop_reason = "interrupted"
         if tracking_best:
             params[:] = best_params
-        self.best_loss_ = None if tracking_best else float(self._best_loss)
+        self.best_loss_ = None if tracking_best else float(rules.best_loss)
         self.gap_estimate_ = np.nan
         if verified is not None:
             self.best_loss_, self.gap_estimate_ = verified
         elif not incremental and not tracking_best:
-            # One exact pass judges where the fit ended (its last step was
-            # judged by no epoch). A full-batch fit that ends above the best
-            # point it evaluated returns there (but for the perceptron, whose
-            # criterion is lowest at w = 0).
-            best = bound.best
-            objective, gradient = data.objective_and_gradient(kernel, params)
-            if (
-                exact
-                and best is not None
-                and not LOSSES[self.loss].minimised_at_zero
-                and self._rose(objective, best[0], params.dtype)
-            ):
-                params[:] = best[1]
-                objective, gradient = data.objective_and_gradient(kernel, params)
-            self.gap_estimate_, objective, _ = self._judge(
-                data, bound, exact_kernel, state, objective, gradient, params
+            self.best_loss_, self.gap_estimate_ = judge.final(
+                params, state, full_batch=exact
             )
-            if exact_kernel is None and LOSSES[self.loss].smoothed is not None:
-                self.gap_estimate_ = self._smoothed_estimate(
-                    data, kernel, state, params, l2, l1, n_outputs, train_intercept
-                )
-            self.best_loss_ = float(objective)
         self._store(params, state, n_features, n_outputs)
         callbacks.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **report
@@ -773,51 +715,40 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return self
 
-    @staticmethod
-    def _judge(data, bound, exact_kernel, state, objective, gradient, point):
-        """Return ``(estimate, exact objective, narrow)`` at an evaluated point.
+    def _accelerated(self, params, kernel, train_intercept, l1):
+        """Return the full-batch iteration of ``solver_="accelerated"``."""
+        n_coef = params.shape[0] - kernel.n_outputs
+        active = np.arange(params.shape[0]) < (
+            params.shape[0] if train_intercept else n_coef
+        )
+        # The step follows the measured curvature only where the loss's
+        # curvature bound is loose (sklearn_gd._accelerated).
+        adapt = self.learning_rate == "auto" and LOSSES[self.loss].loose_curvature
+        return AcceleratedGradient(
+            params, self.learning_rate_, kernel.precond, n_coef, l1, active, adapt
+        )
 
-        Without smoothing (``exact_kernel`` None) the estimate of
-        ``sklearn_gd._convergence``. With it, ``objective`` and ``gradient``
-        are the smoothed loss's, which lies below the exact one, so ``f* >=
-        f*_smoothed >= f_smoothed - B`` and the exact objective (one more
-        pass) minus that bounds the gap; ``narrow`` says that the smoothing,
-        not the descent, dominates the bound, so the width should shrink.
+    @property
+    def _solver_traits(self):
+        return SolverTraits(
+            self._step_solver, self.momentum, LOSSES[self.loss].minimised_at_zero,
+            self.t_,
+        )  # fmt: skip
+
+    def _plateau(self, monitored, *, relative):
+        """Return True when training should end on a plateau of ``monitored``.
+
+        With the 'adaptive' schedule a plateau divides the rate instead, and
+        training ends once the rate has fallen below its ``min_factor``.
         """
-        if exact_kernel is None:
-            return bound.estimate(objective, gradient, point), objective, False
-        absolute = bound.absolute(objective, gradient, point)
-        exact = float(data.objective(exact_kernel, point, state))
-        lower = objective - absolute
-        narrow = bool(absolute <= exact - objective)
-        return relative_gap_bound(exact, exact - lower), exact, narrow
-
-    def _smoothed_estimate(
-        self, data, kernel, state, params, l2, l1, n_outputs, train_intercept
-    ):
-        """Return the estimate of a hinge fit that did not train on the smoothed loss.
-
-        The smoothed loss of each width in turn bounds the gap as in
-        :meth:`_judge`: a narrow width bounds the loss closely but its
-        gradient less so, a wide one the other way round; the best of four
-        is kept (about ten passes, once, at the end of a mini-batch fit).
-        """
-        estimates = []
-        for width in (1.0, 0.25, 1 / 16, 1 / 64):
-            smooth = self._kernel(
-                data, l2, l1, n_outputs, train_intercept, smoothing=width
-            )
-            bound = GapEstimate(
-                params.shape[0] - n_outputs, l2, l1, False, True, train_intercept,
-                lambda point, smooth=smooth: data.objective_and_gradient(
-                    smooth, point
-                )[1],
-            )  # fmt: skip
-            objective, gradient = data.objective_and_gradient(smooth, params)
-            estimates.append(
-                self._judge(data, bound, kernel, state, objective, gradient, params)[0]
-            )
-        return min(estimates)
+        if not self._rules.plateaued(monitored, relative=relative):
+            return False
+        if isinstance(self._schedule, Adaptive):
+            self._rules.rate_factor /= self._schedule.factor
+            if self.verbose:
+                print(f"Learning rate divided by {self._schedule.factor}")
+            return self._rules.rate_factor < self._schedule.min_factor
+        return True
 
     def _warns(self, stop_reason, incremental, tracking_best):
         """Whether a fit ended short of ``tol``: its estimate says so, or max_iter."""
@@ -829,79 +760,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return stop_reason is not None and stop_reason.startswith("max_iter")
         return self.gap_estimate_ > self.tol
 
-    @property
-    def _certifiable(self):
-        """Whether the loss is smooth, so that its gradient bounds the gap."""
-        return LOSSES[self.loss].smooth
-
-    @property
-    def _adam_t(self):
-        """Adam's update count, which a restart sets back with its moments."""
-        return self.t_ - self._moment_origin
-
-    @property
-    def _has_velocity(self):
-        # Adam's first moment is a velocity too; adagrad has none.
-        return self._step_solver != "adagrad" and self.momentum > 0
-
-    @property
-    def _restarts_momentum(self):
-        # The solvers whose state[0] is a momentum buffer that can overshoot.
-        return self._step_solver in ("sgd", "nesterov", "rmsprop") and self.momentum > 0
-
-    @staticmethod
-    def _rose(objective, best, dtype):
-        # Rounding makes equal objectives differ in the last digits; only a
-        # real rise counts, or the restarts would stall the final convergence.
-        # Float32 coefficients round at 1e-7: a change below a few times that
-        # is noise, not a rise (at 1e-12, float32 fits halved their rate 12 to
-        # 18 times on noise).
-        resolution = max(1e-12, 16 * float(np.finfo(dtype).eps))
-        return objective > best + resolution * abs(best)
-
-    def _after_epoch(self, objective, params, state, start_params, best_start, full):
-        """Restart momentum after a rise; return the best ``(objective, start)``.
-
-        ``objective`` is that of ``start_params``, where the epoch began. With
-        mini-batches it is a noisy average, so sgd, nesterov and rmsprop only
-        reset their velocity when it rises (and so for the perceptron, whose
-        criterion is lowest at w = 0). For full batch it is exact: the best
-        start is tracked for every solver (the fit ends there if it ends
-        higher), and a start above the best means the previous step overshot,
-        so training returns to the best start with zero velocity (adaptive
-        restart with a monotone objective, O'Donoghue & Candes, 2015; Adam's
-        first moment counts as velocity). If the step after such a return
-        rises too, or the solver has no velocity to blame, the learning rate
-        is halved (backtracking): non-smooth losses need it, and so do the
-        adaptive solvers, which do not settle with a constant rate.
-        """
-        if not full or LOSSES[self.loss].minimised_at_zero:
-            if self._restarts_momentum and self.loss_curve_:
-                if objective > self.loss_curve_[-1]:
-                    state[0] = 0.0
-            return None
-        if best_start is not None and self._rose(
-            objective, best_start[0], params.dtype
-        ):
-            if self._restarted or not self._has_velocity:
-                # A step without velocity went up: it was too long.
-                self._plateau_factor *= 0.5
-            params[:] = best_start[1]
-            state[0] = 0.0
-            if self._step_solver == "adam":
-                # A fresh Adam from the best point: both moments and the count
-                # of their bias corrections start again. Zeroing the first
-                # moment alone left its correction at 1, so the next steps
-                # used ~0.1 g against a full-size L1 threshold and went uphill.
-                state[1] = 0.0
-                self._moment_origin = self.t_ + 1
-            self._restarted = True
-            return best_start
-        if best_start is not None and objective >= best_start[0]:
-            return best_start  # back at the best start after a return to it
-        self._restarted = False
-        return objective, start_params
-
     def _store(self, params, state, n_features, n_outputs):
         self._unpack(params, n_features, n_outputs)
         self._solver_state = state
@@ -910,38 +768,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         steps = self.t_ + np.arange(n_batches)
         epochs = epoch + np.arange(n_batches) / n_batches
         multipliers = self._schedule.multipliers(steps, epochs, self.max_iter)
-        rates = self.learning_rate_ * self._plateau_factor * multipliers
+        rates = self.learning_rate_ * self._rules.rate_factor * multipliers
         return np.ascontiguousarray(rates, dtype=np.float64)
 
-    def _should_stop(self, monitored, *, relative):
-        """Update the plateau counter; return True when training should end.
-
-        An epoch improves when it lowers the best ``monitored`` value by
-        ``tol`` times its size (``relative``: the objective) or by ``tol``
-        (a validation score, as scikit-learn's early stopping).
-        """
-        if self.tol is None:
-            return False
-        threshold = self.tol * abs(self._best_loss) if relative else self.tol
-        if not np.isfinite(threshold):
-            threshold = 0.0
-        if monitored > self._best_loss - threshold:
-            self._no_improvement += 1
-        else:
-            self._no_improvement = 0
-        self._best_loss = min(self._best_loss, monitored)
-        if self._no_improvement < self.n_iter_no_change:
-            return False
-        if isinstance(self._schedule, Adaptive):
-            self._no_improvement = 0
-            self._plateau_factor /= self._schedule.factor
-            if self.verbose:
-                print(f"Learning rate divided by {self._schedule.factor}")
-            return self._plateau_factor < self._schedule.min_factor
-        return True
-
     def _divergence_message(self, epoch, objective):
-        rate = self.learning_rate_ * self._plateau_factor
+        rate = self.learning_rate_ * self._rules.rate_factor
         advice = f"a learning_rate below {rate / 10:.3g}"
         if self.learning_rate != "auto":
             advice = f"learning_rate='auto' or {advice}"

@@ -34,6 +34,9 @@ with a :class:`~sklearn.exceptions.ConvergenceWarning` that gives the estimate.
 
 import numpy as np
 
+from ._losses import SQUARED_ERROR
+from ._rules import rose
+
 
 def smallest_subgradient(gradient, params, n_coef, l1):
     """Return the smallest element of the subdifferential of ``f`` at ``params``.
@@ -234,3 +237,142 @@ class GapEstimate:
             self.squared_error,
         )  # fmt: skip
         return bound + intercept_part
+
+
+# The factor by which a full-batch hinge fit narrows its smoothing.
+SMOOTHING_STEP = 0.25
+# The smoothing widths a fit that did not descend on the smoothed hinge is
+# judged through: a narrow one bounds the loss closely but its gradient less
+# so, a wide one the other way round; the best bound is kept.
+JUDGING_WIDTHS = (1.0, 0.25, 1 / 16, 1 / 64)
+
+
+class Judge:
+    """Where a fit stops and how far from the optimum it ends.
+
+    Parameters
+    ----------
+    data : data source (``sklearn_gd._data``)
+    make_kernel : callable
+        ``make_kernel(width)`` returns the epoch kernel of the fit, on the
+        loss smoothed over ``width`` (None: the loss itself).
+    n_coef, l2, l1, train_intercept
+        The layout and penalty of the parameters.
+    loss : Loss
+        The loss record (``sklearn_gd._losses``).
+    tol : float or None
+    smoothing : bool
+        Whether the descent runs on the smoothed loss (full-batch
+        ``solver="auto"`` with the hinge): its width then shrinks by
+        ``SMOOTHING_STEP`` whenever the smoothing, not the descent, keeps the
+        estimate above ``tol``, and the exact loss judges every estimate.
+
+    ``kernel`` is what the descent trains on.
+    """
+
+    def __init__(
+        self, data, make_kernel, n_coef, l2, l1, train_intercept, loss, tol, smoothing
+    ):
+        self.data = data
+        self.make_kernel = make_kernel
+        self.layout = (n_coef, l2, l1, train_intercept)
+        self.loss = loss
+        self.tol = tol
+        self.width = 1.0 if smoothing else None
+        self.exact_kernel = make_kernel(None) if smoothing else None
+        self.kernel = make_kernel(self.width)
+        self.bound = self._estimator(self.kernel, loss.smooth or smoothing)
+        # The cheap bound below which the estimate is worth its passes; with
+        # smoothing, the estimate also decides when to narrow it, which is due
+        # long before tol.
+        self.next_check = 1.0 if smoothing else tol
+
+    def _estimator(self, kernel, smooth):
+        n_coef, l2, l1, train_intercept = self.layout
+        return GapEstimate(
+            n_coef, l2, l1, self.loss.code == SQUARED_ERROR, smooth, train_intercept,
+            lambda point: self.data.objective_and_gradient(kernel, point)[1],
+        )  # fmt: skip
+
+    def observe(self, objective, gradient, point):
+        """Take in the exact objective and gradient at the start of an epoch."""
+        self.bound.observe(objective, gradient, point)
+
+    def check(self, objective, gradient, point, state, engine):
+        """Return ``(objective, estimate)`` if the fit may stop at ``point``, else None.
+
+        The cheap bound screens every epoch; the estimate (a few more passes)
+        checks a candidate, then waits for the cheap bound to fall tenfold.
+        A check that finds the smoothing dominant narrows it (a new
+        ``kernel``, and ``engine`` rescaled to it).
+        """
+        if not self.bound.certified or self.tol is None:
+            return None
+        if self.bound.screened > self.next_check:
+            return None
+        estimate, judged, narrow = self.judge(objective, gradient, point, state)
+        if estimate <= self.tol:
+            return judged, estimate
+        self.next_check = self.bound.screened / 10
+        if narrow:
+            self.width *= SMOOTHING_STEP
+            self.kernel = self.make_kernel(self.width)
+            engine.rescale(SMOOTHING_STEP)
+            self.bound.best = None
+            self.next_check = self.width
+        return None
+
+    def judge(self, objective, gradient, point, state):
+        """Return ``(estimate, exact objective, narrow)`` at an evaluated point.
+
+        Without smoothing the estimate of :class:`GapEstimate`. With it,
+        ``objective`` and ``gradient`` are the smoothed loss's, which lies
+        below the exact one, so ``f* >= f*_smoothed >= f_smoothed - B`` and
+        the exact objective (one more pass) minus that bounds the gap;
+        ``narrow`` says that the smoothing, not the descent, dominates.
+        """
+        return self._judge(
+            self.bound, self.exact_kernel, objective, gradient, point, state
+        )
+
+    def _judge(self, bound, exact_kernel, objective, gradient, point, state):
+        if exact_kernel is None:
+            return bound.estimate(objective, gradient, point), objective, False
+        absolute = bound.absolute(objective, gradient, point)
+        exact = float(self.data.objective(exact_kernel, point, state))
+        lower = objective - absolute
+        narrow = bool(absolute <= exact - objective)
+        return relative_gap_bound(exact, exact - lower), exact, narrow
+
+    def final(self, params, state, *, full_batch):
+        """Judge where the fit ended; return ``(objective, estimate)``.
+
+        One exact pass, since the last step was judged by no epoch. A
+        full-batch fit that ends above the best point it evaluated returns
+        there (``params`` is set to it), but for the perceptron, whose
+        criterion is lowest at w = 0. A hinge fit that did not descend on
+        the smoothed hinge is judged through it (``JUDGING_WIDTHS``).
+        """
+        best = self.bound.best
+        objective, gradient = self.data.objective_and_gradient(self.kernel, params)
+        if (
+            full_batch
+            and best is not None
+            and not self.loss.minimised_at_zero
+            and rose(objective, best[0], params.dtype)
+        ):
+            params[:] = best[1]
+            objective, gradient = self.data.objective_and_gradient(self.kernel, params)
+        estimate, objective, _ = self.judge(objective, gradient, params, state)
+        if self.exact_kernel is None and self.loss.smoothed is not None:
+            estimate = min(
+                self._through_smoothing(width, params, state)
+                for width in JUDGING_WIDTHS
+            )
+        return objective, estimate
+
+    def _through_smoothing(self, width, params, state):
+        smooth = self.make_kernel(width)
+        objective, gradient = self.data.objective_and_gradient(smooth, params)
+        bound = self._estimator(smooth, True)
+        return self._judge(bound, self.kernel, objective, gradient, params, state)[0]

@@ -55,7 +55,7 @@ from ._kernels import largest_row_norm
 
 ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
 # Full batch returns to its best point and halves the rate after a rise (see
-# BaseGD._after_epoch), so rmsprop and adam can start bolder there (adagrad:
+# sklearn_gd._rules), so rmsprop and adam can start bolder there (adagrad:
 # see the module doc).
 FULL_BATCH_BOLDNESS = {"adagrad": 1.0, "rmsprop": 10.0, "adam": 10.0}
 _MAX_ROWS_FOR_SPECTRUM = 20_000
