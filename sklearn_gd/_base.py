@@ -70,7 +70,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"auto", *SOLVERS})],
+        "solver": [StrOptions({"auto", "saga", *SOLVERS})],
         "learning_rate": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -225,19 +225,34 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return X, y, sample_weight
 
     def _resolve_solver(self, data, incremental):
-        """Return ``solver_``: "auto" is "accelerated" for a full-batch fit, else sgd.
+        """Return ``solver_``; "auto" is the rule that reaches the exact optimum.
 
-        "accelerated" is the FISTA iteration of ``sklearn_gd._accelerated``;
-        ``partial_fit`` continues a stream, so it never takes it.
+        For a full-batch ``fit`` that is "accelerated", the FISTA iteration of
+        ``sklearn_gd._accelerated``; for mini-batches of rows in memory
+        "saga", whose memory of each row's gradient removes the noise floor.
+        ``partial_fit`` sees each block once and chunked data streams, so
+        neither keeps a memory per row: there "auto" is "sgd".
         """
+        if self.solver == "saga" and (
+            incremental or not isinstance(data, InMemoryRows)
+        ):
+            raise ValueError(
+                "solver='saga' keeps a memory of every row's gradient, so it "
+                "trains only in fit on data held in memory; use solver='auto' "
+                "for partial_fit, dask arrays and memory maps."
+            )
         if self.solver != "auto":
             return self.solver
-        return "accelerated" if data.full_batch and not incremental else "sgd"
+        if incremental:
+            return "sgd"
+        if data.full_batch:
+            return "accelerated"
+        return "saga" if isinstance(data, InMemoryRows) else "sgd"
 
     @property
     def _step_solver(self):
-        """The compiled solver behind ``solver_`` (accelerated steps are sgd's size)."""
-        return "sgd" if self.solver_ == "accelerated" else self.solver_
+        """The compiled step of ``solver_``: accelerated and SAGA steps are sgd's."""
+        return "sgd" if self.solver_ in ("accelerated", "saga") else self.solver_
 
     def _resolve_batch_size(self, n_samples, incremental):
         """Return the rows per update; see ``batch_size`` in the docstring."""
@@ -412,7 +427,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         guide).
         """
         if isinstance(self.schedule, str) and self.schedule == "auto":
-            return "constant" if data.full_batch else "adaptive"
+            # SAGA converges at a constant rate.
+            constant = data.full_batch or self.solver_ == "saga"
+            return "constant" if constant else "adaptive"
         return self.schedule
 
     def _data_source(self, X, Y, sample_weight, rng, incremental):
@@ -465,11 +482,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         power = 2 if self._step_solver in ("sgd", "nesterov") else 1
         precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
         loss_code, epsilon = LOSSES[self.loss].code, self.epsilon
+        # SAGA's steps are plain: its memory, not momentum, removes the noise.
+        momentum = 0.0 if self.solver_ == "saga" else self.momentum
         if smoothing is not None:
             loss_code, epsilon = LOSSES[self.loss].smoothed, smoothing
         settings = (
             train_intercept, loss_code, self._is_multinomial, epsilon,
-            SOLVERS[self._step_solver], self.momentum, self.beta_2, l2, l1,
+            SOLVERS[self._step_solver], momentum, self.beta_2, l2, l1,
         )  # fmt: skip
         return EpochKernel(settings, self._center.astype(dtype), precond, n_outputs)
 
@@ -489,7 +508,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return auto_learning_rate(
             data,
             curvature=self._curvature(),
-            solver=self._step_solver,
+            solver="saga" if self.solver_ == "saga" else self._step_solver,
             momentum=self.momentum,
             fit_intercept=self.fit_intercept,
             l2=l2,
@@ -587,6 +606,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.tol,
             smoothing=self.solver_ == "accelerated" and LOSSES[self.loss].smoothed,
         )  # fmt: skip
+        if self.solver_ == "saga":
+            judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])
         engine = None
         if self.solver_ == "accelerated":
             engine = self._accelerated(params, judge.kernel, train_intercept, l1)
@@ -681,6 +702,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         params[:] = start
                         stop_reason = None
                         break
+                elif self.solver_ == "saga" and judge.bound.certified:
+                    verified = judge.check_mini_batches(
+                        objective, self._saga_gradient(kernel, params, l2), params,
+                        state,
+                    )  # fmt: skip
+                    if verified is not None:
+                        stop_reason = None
+                        break
+                    # SAGA stops on its estimate; a plateau only divides the
+                    # rate where the schedule says so.
+                    if isinstance(self._schedule, Adaptive) and self._plateau(
+                        objective, relative=True
+                    ):
+                        stop_reason = "the learning rate fell below min_factor"
+                        break
                 elif self._plateau(objective, relative=True):
                     stop_reason = "the objective stopped improving by tol"
                     break
@@ -709,7 +745,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         )
         if self._warns(stop_reason, incremental, tracking_best):
             warnings.warn(
-                convergence_message(self.gap_estimate_, self.tol, stop_reason, exact),
+                convergence_message(
+                    self.gap_estimate_, self.tol, stop_reason, exact, self.solver_
+                ),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -727,6 +765,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return AcceleratedGradient(
             params, self.learning_rate_, kernel.precond, n_coef, l1, active, adapt
         )
+
+    @staticmethod
+    def _saga_gradient(kernel, params, l2):
+        """Return SAGA's estimate of the full gradient: its stored mean, and l2."""
+        gradient = kernel.table_mean.copy()
+        n_coef = params.shape[0] - kernel.n_outputs
+        gradient[:n_coef] += l2 * params[:n_coef]
+        return gradient
 
     @property
     def _solver_traits(self):

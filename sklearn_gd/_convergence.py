@@ -117,7 +117,7 @@ def relative_gap_bound(objective, bound):
     return bound / lowest
 
 
-def convergence_message(estimate, tol, reason, full_batch):
+def convergence_message(estimate, tol, reason, full_batch, solver):
     """Return the ConvergenceWarning text for a fit that ended above ``tol``."""
     if np.isnan(estimate):
         measured = "its distance to the optimum could not be estimated"
@@ -133,6 +133,12 @@ def convergence_message(estimate, tol, reason, full_batch):
         )
     if full_batch:
         advice = "Increase max_iter or scale the features (e.g. with StandardScaler)"
+    elif solver == "saga":
+        advice = (
+            "SAGA needs about (rows / batch_size + condition number) updates an "
+            "e-fold, many epochs on small or ill-conditioned data: increase "
+            "max_iter, or use batch_size='full', whose default solver needs fewer"
+        )
     else:
         advice = (
             "Mini-batches end at the level of their gradient noise: use "
@@ -191,9 +197,13 @@ class GapEstimate:
             gradient[self.n_coef :] = 0.0
         return gradient
 
-    def observe(self, objective, gradient, params):
-        """Take in the exact objective and smooth gradient at ``params``."""
-        if self.best is None or objective < self.best[0]:
+    def observe(self, objective, gradient, params, *, exact=True):
+        """Take in the objective and smooth gradient at ``params``.
+
+        ``exact=False`` for estimates of both (SAGA's running means), which
+        only screen: the best point is that of an exact objective.
+        """
+        if exact and (self.best is None or objective < self.best[0]):
             self.best = (float(objective), np.array(params, copy=True))
         if not self.certified:
             return
@@ -320,6 +330,27 @@ class Judge:
             engine.rescale(SMOOTHING_STEP)
             self.bound.best = None
             self.next_check = self.width
+        return None
+
+    def check_mini_batches(self, objective, gradient, point, state):
+        """Return ``(objective, estimate)`` if a SAGA fit may stop at ``point``.
+
+        ``objective`` and ``gradient`` are SAGA's running estimates (the
+        epoch's mean objective, the mean of the stored gradients), which
+        screen; a candidate is judged on one exact pass (and the intercept's
+        few more), then the screen must fall tenfold below the exact bound.
+        """
+        if not self.bound.certified or self.tol is None:
+            return None
+        self.bound.observe(objective, gradient, point, exact=False)
+        if self.bound.screened > self.next_check:
+            return None
+        objective, gradient = self.data.objective_and_gradient(self.kernel, point)
+        self.bound.observe(objective, gradient, point)
+        estimate, judged, _ = self.judge(objective, gradient, point, state)
+        if estimate <= self.tol:
+            return judged, estimate
+        self.next_check = self.bound.screened / 10
         return None
 
     def judge(self, objective, gradient, point, state):

@@ -64,7 +64,8 @@ class EpochKernel:
     (``fit_intercept, loss_code, multinomial, epsilon, solver, momentum,
     beta_2, l2, l1``); ``center`` and ``precond`` are the conditioning of
     :func:`sklearn_gd._kernels.run_epoch_dense`. Plain attributes only, so dask
-    can ship it to its workers.
+    can ship it to its workers. ``table`` and ``table_mean`` are SAGA's
+    memory (:meth:`remember_gradients`), empty for the other solvers.
     """
 
     def __init__(self, settings, center, precond, n_outputs):
@@ -72,17 +73,30 @@ class EpochKernel:
         self.center = center
         self.precond = precond
         self.n_outputs = n_outputs
+        self.table = np.zeros((0, n_outputs))
+        self.table_mean = np.zeros(0)
+
+    def remember_gradients(self, n_rows, n_params):
+        """Give the kernel SAGA's memory for ``n_rows`` rows of X, all zero.
+
+        One float64 a row and output (the row's last weighted loss
+        derivative: for a linear model that determines its gradient) and the
+        mean of the stored gradients.
+        """
+        self.table = np.zeros((n_rows, self.n_outputs))
+        self.table_mean = np.zeros(n_params)
 
     def run(self, X, Y, sample_weight, order, batch_size, rates, params, state, t):
         """Run the kernel for X's format; return ``(objective, updates, finite)``."""
         if sp.issparse(X):
             return run_epoch_csr(
                 X.data, X.indices, X.indptr, Y, sample_weight, order, batch_size,
-                rates, params, state, t, *self.settings, self.precond,
+                rates, params, state, t, *self.settings, self.precond, self.table,
+                self.table_mean,
             )  # fmt: skip
         return run_epoch_dense(
             X, Y, sample_weight, order, batch_size, rates, params, state, t,
-            *self.settings, self.center, self.precond,
+            *self.settings, self.center, self.precond, self.table, self.table_mean,
         )  # fmt: skip
 
     def loss_gradient(self, X, Y, sample_weight, order, params):

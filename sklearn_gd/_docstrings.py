@@ -22,17 +22,22 @@ l1_ratio : float, default=0.15
 fit_intercept : bool, default=True
     Whether to fit an intercept.
 
-solver : {'auto', 'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam'}, default='auto'
+solver : {'auto', 'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'saga'}, \
+default='auto'
     The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
     momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
     Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
-    coordinate by its gradient history. 'auto' is, for a full-batch ``fit``,
-    accelerated proximal gradient (FISTA) restarted whenever its momentum
-    points uphill, which converges to the exact optimum in about
-    ``sqrt(condition number)`` epochs (with the logistic loss its step follows
-    the measured curvature; the hinge loss is smoothed, and the smoothing
-    narrowed as the fit goes on), and 'sgd' otherwise. The rule used is
-    stored in ``solver_`` ('accelerated' for the former).
+    coordinate by its gradient history, 'saga' keeps each row's last loss
+    derivative and corrects every mini-batch gradient with them, which
+    removes the noise floor (one float a row and output; ``fit`` on data in
+    memory only). 'auto' picks a rule that converges to the exact optimum:
+    for a full-batch ``fit``, accelerated proximal gradient (FISTA)
+    restarted whenever its momentum points uphill, in about
+    ``sqrt(condition number)`` epochs (with the logistic loss its step
+    follows the measured curvature; the hinge loss is smoothed, and the
+    smoothing narrowed as the fit goes on); for mini-batches in memory,
+    'saga'; else (``partial_fit``, dask arrays, memory maps) 'sgd'. The rule
+    used is stored in ``solver_`` ('accelerated' for the first).
 
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives it from the

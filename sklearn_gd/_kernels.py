@@ -88,6 +88,22 @@ def largest_row_norm(X, weights, center, squares, extra):
 
 
 @njit(inline="always", **COMPILED)
+def _saga_estimate(grad, table_mean, batch_size, n_rows):
+    """Turn ``grad``, the batch's sum of derivative changes, into SAGA's estimate.
+
+    With ``a_i`` the stored derivative of row ``i`` (times the row) and
+    ``mean = sum_i a_i / n``, the estimate of the gradient is ``sum_{i in
+    B} (d_i - a_i) / b + mean``; then ``mean`` takes in the batch's change.
+    Returns the scale to pass to the solver step (1: ``grad`` holds it all).
+    """
+    for j in range(grad.shape[0]):
+        change = grad[j]
+        grad[j] = change / batch_size + table_mean[j]
+        table_mean[j] += change / n_rows
+    return 1.0
+
+
+@njit(inline="always", **COMPILED)
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
     if multinomial:
@@ -122,6 +138,8 @@ def run_epoch_dense(
     l1,
     center,
     precond,
+    table,
+    table_mean,
 ):
     """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``.
 
@@ -131,13 +149,21 @@ def run_epoch_dense(
     the coefficient gradient is ``sum dL/dp (x - mu)``. The optimum is the same;
     only the descent is better conditioned. ``precond`` is the solver's
     diagonal preconditioner (see :func:`sklearn_gd._solvers.solver_step`).
+
+    With a non-empty ``table`` (one row per row of ``X``, one column per
+    output) the batch gradient is SAGA's (Defazio, Bach & Lacoste-Julien,
+    2014): the table keeps each row's last weighted loss derivative, and
+    ``table_mean`` the mean of the stored gradients, both updated in place
+    (see :func:`_saga_estimate`); ``order`` must then hold every training
+    row, whose count is the ``n`` of that mean.
     """
     if Y.shape[1] > 1:
         return _run_epoch_dense_outputs(
             X, Y, sample_weight, order, batch_size, learning_rates, params, state,
             t, fit_intercept, loss_code, multinomial, epsilon, solver, momentum,
-            beta_2, l2, l1, center, precond,
+            beta_2, l2, l1, center, precond, table, table_mean,
         )  # fmt: skip
+    saga = table.shape[0] > 0
     n_features = X.shape[1]
     n_coef = n_features
     n_active = n_coef + 1 if fit_intercept else n_coef
@@ -166,7 +192,10 @@ def run_epoch_dense(
                 acc += X[i, j] * params[j]
             value, derivative = loss_and_derivative(loss_code, Y[i, 0], acc, epsilon)
             batch_loss += weight * value
-            d0 = X.dtype.type(weight * derivative)  # keeps a float32 loop float32
+            slope = weight * derivative
+            if saga:
+                slope, table[i, 0] = slope - table[i, 0], slope
+            d0 = X.dtype.type(slope)  # keeps a float32 loop float32
             for j in range(n_features):
                 grad[j] += X[i, j] * d0
             grad[n_coef] += d0
@@ -178,8 +207,11 @@ def run_epoch_dense(
         # The gradient is divided by the batch size, not by the rows the batch
         # has: a short last batch then moves the parameters in proportion to
         # its rows instead of taking a full step from a few of them.
+        scale = 1.0 / batch_size
+        if saga:
+            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
         penalty = solver_step(
-            solver, params, grad, 1.0 / batch_size, n_coef, n_active, lr,
+            solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
         batch_objective = batch_loss / (stop - start) + penalty
@@ -200,7 +232,7 @@ _GATHER_ROWS = 256
 def _run_epoch_dense_outputs(
     X, Y, sample_weight, order, batch_size, learning_rates, params, state, t,
     fit_intercept, loss_code, multinomial, epsilon, solver, momentum, beta_2, l2,
-    l1, center, precond,
+    l1, center, precond, table, table_mean,
 ):  # fmt: skip
     """:func:`run_epoch_dense` for several outputs, by matrix products.
 
@@ -216,6 +248,7 @@ def _run_epoch_dense_outputs(
     n_coef = n_features * n_outputs
     n_active = n_coef + n_outputs if fit_intercept else n_coef
     centred = center.shape[0] > 0
+    saga = table.shape[0] > 0
     dtype = params.dtype
     grad = np.zeros(params.shape[0], dtype=dtype)
     block = min(batch_size, _GATHER_ROWS)
@@ -258,6 +291,11 @@ def _run_epoch_dense_outputs(
                 batch_loss += _loss_gradient_of_row(
                     Y, i, p, slopes[r], weight, loss_code, multinomial, epsilon
                 )
+                if saga:
+                    for k in range(n_outputs):
+                        slope = slopes[r, k]
+                        slopes[r, k] = slope - table[i, k]
+                        table[i, k] = slope
                 for k in range(n_outputs):
                     grad[n_coef + k] += slopes[r, k]
             np.dot(rows[:size].T, slopes[:size], block_grad)
@@ -271,8 +309,11 @@ def _run_epoch_dense_outputs(
                     grad[base + k] -= center[j] * grad[n_coef + k]
         lr = learning_rates[batch]
         batch += 1
+        scale = 1.0 / batch_size
+        if saga:
+            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
         penalty = solver_step(
-            solver, params, grad, 1.0 / batch_size, n_coef, n_active, lr,
+            solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
         batch_objective = batch_loss / (stop - start) + penalty
@@ -308,14 +349,24 @@ def run_epoch_csr(
     l2,
     l1,
     precond,
+    table,
+    table_mean,
 ):
     """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
 
     Predictions and gradients touch only the stored entries of each row. Plain
     SGD without L1 takes :func:`_run_epoch_csr_scaled`, whose steps cost only
     the stored entries too; other solvers update every coefficient per batch.
+    ``table`` and ``table_mean``: SAGA, as in :func:`run_epoch_dense`.
     """
-    if solver == SGD and momentum == 0.0 and l1 == 0.0 and np.all(precond == 1.0):
+    saga = table.shape[0] > 0
+    if (
+        solver == SGD
+        and momentum == 0.0
+        and l1 == 0.0
+        and not saga
+        and np.all(precond == 1.0)
+    ):
         return _run_epoch_csr_scaled(
             data, indices, indptr, Y, sample_weight, order, batch_size,
             learning_rates, params, fit_intercept, loss_code, multinomial,
@@ -350,6 +401,9 @@ def run_epoch_csr(
             batch_loss += _loss_gradient_of_row(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
+            if saga:
+                for k in range(n_outputs):
+                    dp[k], table[i, k] = dp[k] - table[i, k], dp[k]
             for nz in range(indptr[i], indptr[i + 1]):
                 xij = data[nz]
                 base = indices[nz] * n_outputs
@@ -362,8 +416,11 @@ def run_epoch_csr(
         # The gradient is divided by the batch size, not by the rows the batch
         # has: a short last batch then moves the parameters in proportion to
         # its rows instead of taking a full step from a few of them.
+        scale = 1.0 / batch_size
+        if saga:
+            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
         penalty = solver_step(
-            solver, params, grad, 1.0 / batch_size, n_coef, n_active, lr,
+            solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,
         )  # fmt: skip
         batch_objective = batch_loss / (stop - start) + penalty

@@ -15,7 +15,9 @@ smoothness constant of the objective as seen by one mini-batch:
 Full batch uses ``1 / L_full``: heavy-ball and Nesterov momentum are stable with
 it for any momentum in [0, 1). Mini-batches use ``(1 - momentum) / L_b``, so the
 effective step ``lr / (1 - momentum)`` of momentum equals plain SGD's safe
-``1 / L_b`` and momentum only averages the gradient noise.
+``1 / L_b`` and momentum only averages the gradient noise. SAGA, whose
+variance-reduced steps carry no momentum, uses ``1 / (3 L_b)`` (Defazio et
+al., 2014, for one row a batch).
 
 The adaptive solvers normalise each coordinate's step by its gradient history,
 so their first step moves every coordinate by about ``lr``, whatever the
@@ -58,6 +60,7 @@ ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
 # sklearn_gd._rules), so rmsprop and adam can start bolder there (adagrad:
 # see the module doc).
 FULL_BATCH_BOLDNESS = {"adagrad": 1.0, "rmsprop": 10.0, "adam": 10.0}
+SAGA_FACTOR = 1.0 / 3.0
 _MAX_ROWS_FOR_SPECTRUM = 20_000
 _DENSE_SIZE = 64
 # Lanczos' relative tolerance: the Ritz value approaches the top eigenvalue
@@ -193,4 +196,7 @@ def auto_learning_rate(
         return factor * largest / l_full
     if b >= n_rows:
         return 1.0 / smoothness
+    if solver == "saga":
+        # Defazio et al. (2014): 1 / (3 L) per sample; L_b for mini-batches.
+        return SAGA_FACTOR / smoothness
     return (1.0 - momentum) / smoothness

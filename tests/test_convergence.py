@@ -19,7 +19,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd import GDClassifier, GDRegressor
 
-from .convergence_problems import exact_optimum, objective, problems, relative_gap
+from .convergence_problems import (
+    Problem,
+    exact_optimum,
+    objective,
+    problems,
+    relative_gap,
+)
 
 PROBLEMS = {problem.name: problem for problem in problems()}
 OPTIMA = {}
@@ -90,15 +96,13 @@ def test_every_solver_in_full_batch_reaches_the_optimum_or_warns(name, solver):
     assert_not_silent(*fit(PROBLEMS[name], solver=solver))
 
 
-@pytest.mark.parametrize("solver", ["auto", "adam"])
+@pytest.mark.parametrize("solver", ["auto", "sgd", "adam"])
 @pytest.mark.parametrize("name", SCALED)
 def test_mini_batches_end_near_the_optimum_or_warn(name, solver):
     model, gap, warned = fit(PROBLEMS[name], solver=solver, batch_size=64)
     assert_not_silent(model, gap, warned)
     if warned:
-        assert "Mini-batches end at the level of their gradient noise" in str(
-            warned[0].message
-        )
+        assert "batch_size='full'" in str(warned[0].message)
 
 
 def test_gap_estimate_of_the_returned_model_is_its_own():
@@ -109,3 +113,21 @@ def test_gap_estimate_of_the_returned_model_is_its_own():
         model.best_loss_, objective(problem, model.coef_, model.intercept_), rtol=1e-9
     )
     assert model.gap_estimate_ >= gap > 0.0
+
+
+def test_saga_mini_batches_reach_the_optimum_on_many_rows():
+    # SAGA needs about n / b + kappa updates an e-fold: many epochs on the
+    # bundled data sets, a handful where rows outnumber the condition number
+    # (200,000 rows: 11 to 14 epochs, against sgd's 65 that end 1e-6 away
+    # and warn; benchmarks/convergence.py).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 20)) * rng.uniform(0.5, 2, 20)
+    w = rng.normal(size=20)
+    y = (X @ w / np.sqrt(20) + rng.logistic(size=20_000) > 0).astype(int)
+    problem = Problem("many rows", X, y, "log_loss")
+    PROBLEMS[problem.name] = problem
+    model, gap, warned = fit(problem, batch_size=64, random_state=0)
+    assert model.solver_ == "saga"
+    assert not warned
+    assert gap <= model.gap_estimate_ <= model.tol
+    assert model.n_iter_ < 50

@@ -9,9 +9,11 @@ from sklearn_gd._kernels import run_epoch_csr, run_epoch_dense
 from sklearn_gd._losses import LOSSES
 from sklearn_gd._solvers import SOLVERS
 
-from .reference import reference_epoch
+from .reference import loss_derivative, reference_epoch
 
 N_ROWS, N_FEATURES = 23, 5
+# The SAGA memory of the kernels that do not use it: an empty table and mean.
+NO_SAGA = (np.zeros((0, 1)), np.zeros(0))
 
 
 def _problem(loss, n_outputs, dtype, rng):
@@ -66,11 +68,11 @@ def _run_both(
     if sparse:
         Xs = sp.csr_matrix(X)
         objective, n_updates, finite = run_epoch_csr(
-            Xs.data, Xs.indices, Xs.indptr, Y, *args, precond.astype(dtype)
+            Xs.data, Xs.indices, Xs.indptr, Y, *args, precond.astype(dtype), *NO_SAGA
         )
     else:
         objective, n_updates, finite = run_epoch_dense(
-            X, Y, *args, center, precond.astype(dtype)
+            X, Y, *args, center, precond.astype(dtype), *NO_SAGA
         )
     assert finite
     assert n_updates == n_batches
@@ -144,7 +146,7 @@ def test_kernel_reports_non_finite_loss_and_stops():
     objective, n_updates, finite = run_epoch_dense(
         X, Y, np.ones(1), np.array([0], dtype=np.intp), 1, np.array([1.0]), params,
         state, 0, True, LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"],
-        0.0, 0.999, 0.0, 0.0, np.zeros(0), np.ones(3),
+        0.0, 0.999, 0.0, 0.0, np.zeros(0), np.ones(3), *NO_SAGA,
     )  # fmt: skip
     assert not finite
     assert n_updates == 0
@@ -161,7 +163,7 @@ def test_kernel_does_not_write_into_read_only_inputs():
     run_epoch_dense(
         X, Y, weights, order, 4, np.full(6, 0.1), params, np.zeros((2, N_FEATURES + 1)),
         0, True, 0, False, 0.1, 0, 0.9, 0.999, 0.0, 0.0, np.zeros(0),
-        np.ones(N_FEATURES + 1),
+        np.ones(N_FEATURES + 1), *NO_SAGA,
     )  # fmt: skip
     assert np.abs(params).sum() > 0
 
@@ -192,3 +194,72 @@ def test_centred_and_preconditioned_kernel_matches_reference(solver, n_outputs):
         batch_size=6, sparse=False, fit_intercept=True, l2=0.01, l1=0.01,
         center=X.mean(axis=0), precond=rng.uniform(0.5, 2.0, n_params), **SETTINGS,
     )  # fmt: skip
+
+
+def saga_reference_epoch(
+    X, Y, weights, order, batch_size, rates, W, b, table, mean, *, loss, epsilon,
+    l2, l1, center,
+):  # fmt: skip
+    """SAGA with plain steps and the L1 prox, from the formulas, in numpy."""
+    W, b, table = W.copy(), b.copy(), table.copy()
+    mean_W, mean_b = mean[: -len(b)].reshape(W.shape).copy(), mean[-len(b) :].copy()
+    A = X - center
+    n = len(order)
+    objectives = []
+    for k, start in enumerate(range(0, n, batch_size)):
+        rows = order[start : start + batch_size]
+        value, derivative = loss_derivative(loss, Y[rows], A[rows] @ W + b, epsilon)
+        D = weights[rows, None] * derivative
+        change = D - table[rows]
+        table[rows] = D
+        grad_W, grad_b = A[rows].T @ change, change.sum(axis=0)
+        estimate_W = grad_W / batch_size + mean_W
+        estimate_b = grad_b / batch_size + mean_b
+        mean_W += grad_W / n
+        mean_b += grad_b / n
+        penalty = 0.5 * l2 * np.sum(W**2) + l1 * np.abs(W).sum()
+        objectives.append((weights[rows, None] * value).sum() / len(rows) + penalty)
+        W = W - rates[k] * (estimate_W + l2 * W)
+        W = np.sign(W) * np.maximum(np.abs(W) - rates[k] * l1, 0.0)
+        b = b - rates[k] * estimate_b
+    return W, b, table, np.concatenate([mean_W.ravel(), mean_b]), np.mean(objectives)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("loss", ["squared_error", "log_loss", "hinge"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_saga_kernel_matches_reference(n_outputs, loss, sparse):
+    rng = np.random.default_rng(7)
+    X, Y, weights = _problem(loss, n_outputs, np.float64, rng)
+    center = np.zeros(0) if sparse else X.mean(axis=0)
+    n_params = N_FEATURES * n_outputs + n_outputs
+    params = rng.normal(size=n_params) * 0.3
+    table = rng.normal(size=(N_ROWS, n_outputs)) * 0.1  # as after an epoch
+    table[weights == 0] = 0.0  # rows of zero weight never enter the table
+    mean = rng.normal(size=n_params) * 0.1
+    order = rng.permutation(N_ROWS).astype(np.intp)
+    rates = np.full(-(-N_ROWS // 4), 0.05)
+    W, b, expected_table, expected_mean, expected_objective = saga_reference_epoch(
+        X, Y, weights, order, 4, rates, params[:-n_outputs].reshape(-1, n_outputs),
+        params[-n_outputs:], table, mean, loss=loss, epsilon=0.3, l2=0.01, l1=0.02,
+        center=center if center.shape[0] else 0.0,
+    )  # fmt: skip
+    args = (
+        Y, weights, order, 4, rates, params, np.zeros((2, n_params)), 0, True,
+        LOSSES[loss].code, False, 0.3, SOLVERS["sgd"], 0.0, 0.999, 0.01, 0.02,
+    )  # fmt: skip
+    if sparse:
+        Xs = sp.csr_matrix(X)
+        objective, _, finite = run_epoch_csr(
+            Xs.data, Xs.indices, Xs.indptr, *args, np.ones(n_params), table, mean
+        )
+    else:
+        objective, _, finite = run_epoch_dense(
+            X, *args, center, np.ones(n_params), table, mean
+        )
+    assert finite
+    assert_allclose(params[:-n_outputs], W.ravel(), rtol=1e-10, atol=1e-12)
+    assert_allclose(params[-n_outputs:], b, rtol=1e-10, atol=1e-12)
+    assert_allclose(table, expected_table, rtol=1e-10, atol=1e-12)
+    assert_allclose(mean, expected_mean, rtol=1e-10, atol=1e-12)
+    assert_allclose(objective, expected_objective, rtol=1e-10)

@@ -120,7 +120,10 @@ def test_adaptive_divides_on_plateaus_and_stops_below_min_factor():
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     model = GDRegressor(
-        schedule=Adaptive(factor=10.0, min_factor=1e-3), batch_size=8, random_state=0
+        solver="sgd",
+        schedule=Adaptive(factor=10.0, min_factor=1e-3),
+        batch_size=8,
+        random_state=0,
     ).fit(X, y)
     ratios = np.array(model.lr_curve_) / model.learning_rate_
     assert set(np.round(np.log10(ratios)).astype(int)) == {0, -1, -2, -3}
