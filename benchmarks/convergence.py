@@ -94,6 +94,7 @@ def large(n_samples, n_features=100):
             ),
             {
                 "GDRegressor()": GDRegressor(),
+                "GDRegressor(batch_size=64)": GDRegressor(batch_size=64),
                 "Ridge()": Ridge(alpha=alpha * n_samples),
             },
         ),
@@ -101,6 +102,7 @@ def large(n_samples, n_features=100):
             Problem("binary log_loss", X, labels, "log_loss"),
             {
                 "GDClassifier()": GDClassifier(),
+                "GDClassifier(batch_size=64)": GDClassifier(batch_size=64),
                 "LogisticRegression(lbfgs)": LogisticRegression(C=C),
                 "LogisticRegression(saga)": LogisticRegression(C=C, solver="saga"),
             },

@@ -243,11 +243,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if self.solver != "auto":
             return self.solver
+        loss = LOSSES[self.loss]
         if incremental:
             return "sgd"
         if data.full_batch:
-            return "accelerated"
-        return "saga" if isinstance(data, InMemoryRows) else "sgd"
+            # The perceptron criterion is lowest at w = 0: no optimum to reach.
+            return "sgd" if loss.minimised_at_zero else "accelerated"
+        # SAGA's memory removes the noise of gradients, not of subgradients.
+        in_memory = isinstance(data, InMemoryRows)
+        return "saga" if in_memory and loss.smooth else "sgd"
 
     @property
     def _step_solver(self):
@@ -573,8 +577,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         keep_state = incremental and hasattr(self, "_solver_state")
         data = self._data_source(X, Y, sample_weight, rng, incremental)
+        previous_solver = getattr(self, "solver_", None)
         self.solver_ = self._resolve_solver(data, incremental)
         params, state = self._starting_point(data, Y, sample_weight, keep_state)
+        # partial_fit after a fit that ran another rule (accelerated, saga):
+        # its rate, schedule and state were sized for that rule.
+        switched = keep_state and previous_solver != self.solver_
+        if switched:
+            state[:] = 0.0
+            self._schedule = resolve_schedule(self._schedule_choice(data))
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         exact_intercept = self._exact_intercept(incremental)
         if exact_intercept:
@@ -585,10 +596,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # The objective at the start, against which explosive growth is judged,
         # on at most 1024 evenly spread rows.
         initial_objective = data.objective(kernel, params, state, at_most=1024)
-        if not keep_state:
+        if not keep_state or switched:
             self.learning_rate_ = self._resolve_learning_rate(
                 data, kernel, params, l2, rng
             )
+        # Nothing of a previous fit stays behind if this one fails.
+        self.gap_estimate_, self.best_loss_ = np.nan, None
         tracking_best = validation is not None
         self.validation_scores_ = [] if tracking_best else None
         self.best_validation_score_ = -np.inf if tracking_best else None
@@ -606,7 +619,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.tol,
             smoothing=self.solver_ == "accelerated" and LOSSES[self.loss].smoothed,
         )  # fmt: skip
-        if self.solver_ == "saga":
+        if self.solver_ == "saga" and not data.full_batch:
             judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])
         engine = None
         if self.solver_ == "accelerated":

@@ -17,12 +17,14 @@ point it starts from, and from them bounds the distance to the optimum
   squared error, whose intercept curvature is 1; for the logistic loss
   unless nearly every row is classified with certainty).
 * For the squared error the elastic-net duality gap is used instead when it
-  is smaller, and is the only bound when ``mu = 0`` (Lasso, no penalty): the
+  is smaller, and is the only bound when ``mu = 0`` (Lasso): the
   residuals, rescaled to be dual-feasible, give a dual objective ``D`` with
   ``f - f* <= f - D`` (the gap scikit-learn's coordinate descent stops on).
   It needs only the loss, the gradient and the coefficients.
-* Otherwise (no L2 part with a loss other than the squared error) nothing
-  is certified and the estimate is ``nan``.
+* Otherwise (no L2 part with a loss other than the squared error, or no
+  penalty at all) nothing is certified and the estimate is ``nan``: such
+  fits stop when the objective stops improving by ``tol`` times itself, and
+  warn only at ``max_iter``.
 
 ``tol`` is a bound on the relative gap ``(f - f*) / f*``: the bound ``B`` on
 ``f - f*`` becomes ``B / (f - B)``, since ``f* >= f - B``. Mini-batch
@@ -188,8 +190,13 @@ class GapEstimate:
 
     @property
     def certified(self):
-        """Whether the gradient says anything about the gap at all."""
-        return self.smooth and (self.l2 > 0.0 or self.squared_error)
+        """Whether the gradient says anything about the gap at all.
+
+        It needs the L2 part's strong convexity, or for the squared error an
+        L1 part to make the scaled residuals dual-feasible; without either
+        (no penalty) nothing bounds the gap.
+        """
+        return self.smooth and (self.l2 > 0.0 or (self.squared_error and self.l1 > 0.0))
 
     def _gradient(self, gradient):
         gradient = np.array(gradient, dtype=np.float64)
@@ -291,17 +298,24 @@ class Judge:
         self.width = 1.0 if smoothing else None
         self.exact_kernel = make_kernel(None) if smoothing else None
         self.kernel = make_kernel(self.width)
-        self.bound = self._estimator(self.kernel, loss.smooth or smoothing)
+        self.bound = self._estimator(None, loss.smooth or smoothing)
         # The cheap bound below which the estimate is worth its passes; with
         # smoothing, the estimate also decides when to narrow it, which is due
         # long before tol.
         self.next_check = 1.0 if smoothing else tol
 
     def _estimator(self, kernel, smooth):
+        """Return a GapEstimate whose gradients are ``kernel``'s (None: the
+        current ``self.kernel``, which narrowing the smoothing replaces)."""
         n_coef, l2, l1, train_intercept = self.layout
+
+        def gradient_at(point):
+            current = self.kernel if kernel is None else kernel
+            return self.data.objective_and_gradient(current, point)[1]
+
         return GapEstimate(
             n_coef, l2, l1, self.loss.code == SQUARED_ERROR, smooth, train_intercept,
-            lambda point: self.data.objective_and_gradient(kernel, point)[1],
+            gradient_at,
         )  # fmt: skip
 
     def observe(self, objective, gradient, point):
@@ -406,4 +420,7 @@ class Judge:
         smooth = self.make_kernel(width)
         objective, gradient = self.data.objective_and_gradient(smooth, params)
         bound = self._estimator(smooth, True)
-        return self._judge(bound, self.kernel, objective, gradient, params, state)[0]
+        # A fresh kernel of the exact loss: the fit's own may hold SAGA's
+        # memory, which an objective pass would update.
+        exact = self.make_kernel(None)
+        return self._judge(bound, exact, objective, gradient, params, state)[0]

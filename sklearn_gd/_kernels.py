@@ -94,13 +94,12 @@ def _saga_estimate(grad, table_mean, batch_size, n_rows):
     With ``a_i`` the stored derivative of row ``i`` (times the row) and
     ``mean = sum_i a_i / n``, the estimate of the gradient is ``sum_{i in
     B} (d_i - a_i) / b + mean``; then ``mean`` takes in the batch's change.
-    Returns the scale to pass to the solver step (1: ``grad`` holds it all).
+    The solver step then takes ``grad`` with a scale of 1.
     """
     for j in range(grad.shape[0]):
         change = grad[j]
         grad[j] = change / batch_size + table_mean[j]
         table_mean[j] += change / n_rows
-    return 1.0
 
 
 @njit(inline="always", **COMPILED)
@@ -209,7 +208,8 @@ def run_epoch_dense(
         # its rows instead of taking a full step from a few of them.
         scale = 1.0 / batch_size
         if saga:
-            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
+            _saga_estimate(grad, table_mean, batch_size, n_rows)
+            scale = 1.0
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,
@@ -311,7 +311,8 @@ def _run_epoch_dense_outputs(
         batch += 1
         scale = 1.0 / batch_size
         if saga:
-            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
+            _saga_estimate(grad, table_mean, batch_size, n_rows)
+            scale = 1.0
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,
@@ -418,7 +419,8 @@ def run_epoch_csr(
         # its rows instead of taking a full step from a few of them.
         scale = 1.0 / batch_size
         if saga:
-            scale = _saga_estimate(grad, table_mean, batch_size, n_rows)
+            _saga_estimate(grad, table_mean, batch_size, n_rows)
+            scale = 1.0
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr,
             t + n_updates, momentum, beta_2, l2, l1, state, precond,

@@ -15,7 +15,10 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_diabetes, make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import GDClassifier, GDRegressor
 
@@ -131,3 +134,43 @@ def test_saga_mini_batches_reach_the_optimum_on_many_rows():
     assert not warned
     assert gap <= model.gap_estimate_ <= model.tol
     assert model.n_iter_ < 50
+
+
+def test_default_perceptron_learns_with_sgd():
+    # The perceptron criterion is lowest at w = 0, so there is no optimum to
+    # accelerate towards: "auto" keeps sgd (an accelerated fit that stepped
+    # back to its best point returned w = 0).
+    X, y = make_classification(200, 5, random_state=0)
+    model = GDClassifier(loss="perceptron").fit(X, y)
+    assert model.solver_ == "sgd"
+    assert model.score(X, y) > 0.9
+
+
+def test_least_squares_without_penalty_is_not_certified():
+    # No penalty: nothing bounds the gap, so the fit stops on the plateau
+    # rule, reports nan, and does not warn before max_iter.
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = GDRegressor(penalty=None).fit(X, y)
+    assert np.isnan(model.gap_estimate_)
+    assert model.n_iter_ < model.max_iter
+    exact = LinearRegression().fit(X, y)
+    residual = np.mean((y - exact.predict(X)) ** 2)
+    assert np.mean((y - model.predict(X)) ** 2) <= residual * (1 + 2e-3)
+
+
+def test_partial_fit_after_a_saga_fit_takes_steps_sized_for_sgd():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDRegressor(batch_size=8, random_state=0).fit(X, y)
+    assert model.solver_ == "saga"
+    fitted = model.best_loss_
+    for _ in range(20):
+        model.partial_fit(X, y)
+    assert model.solver_ == "sgd"
+    problem = Problem("diabetes", X, y, "squared_error")
+    # SAGA's rate with sgd's momentum was 3.3 times too long: the objective
+    # doubled. Sized for sgd, it stays within sgd's noise of the optimum.
+    assert objective(problem, model.coef_, model.intercept_) <= 1.05 * fitted
