@@ -149,7 +149,8 @@ def classification(n_samples, n_features, n_classes, repeats):
     rows = []
     for loss in ("log_loss", "hinge"):
         ours = per_epoch(
-            gd(GDClassifier, loss=loss, batch_size=1, momentum=0.0, learning_rate=1e-4),
+            gd(GDClassifier, loss=loss, batch_size=1, solver="sgd", momentum=0.0,
+               learning_rate=1e-4),
             X, y, repeats,
         )  # fmt: skip
         peer = per_epoch(
@@ -200,7 +201,8 @@ def sparse_classification(n_samples, n_features, nnz_per_row, repeats):
     w = rng.normal(size=n_features)
     y = (X @ w > 0).astype(int)
     ours = per_epoch(
-        gd(GDClassifier, loss="hinge", batch_size=1, momentum=0.0, learning_rate=1e-3),
+        gd(GDClassifier, loss="hinge", batch_size=1, solver="sgd", momentum=0.0,
+           learning_rate=1e-3),
         X, y, repeats,
     )  # fmt: skip
     peer = per_epoch(

@@ -617,7 +617,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             ),
             n_features * n_outputs, l2, l1, train_intercept, LOSSES[self.loss],
             self.tol,
-            smoothing=self.solver_ == "accelerated" and LOSSES[self.loss].smoothed,
+            smoothing=self.solver_ == "accelerated"
+            and LOSSES[self.loss].smoothed is not None,
         )  # fmt: skip
         if self.solver_ == "saga" and not data.full_batch:
             judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])

@@ -28,10 +28,13 @@ point it starts from, and from them bounds the distance to the optimum
 
 ``tol`` is a bound on the relative gap ``(f - f*) / f*``: the bound ``B`` on
 ``f - f*`` becomes ``B / (f - B)``, since ``f* >= f - B``. Mini-batch
-epochs only see noisy estimates, so a mini-batch fit is judged once, at its
-end, by one exact pass over the data; a fit whose estimate is above ``tol``
-when it ends (at ``max_iter``, by a callback or an interruption) says so
-with a :class:`~sklearn.exceptions.ConvergenceWarning` that gives the estimate.
+epochs only see noisy estimates: SAGA's mean of stored gradients screens
+and one exact pass confirms; the other solvers stop on a plateau and are
+judged once, at their end, by one exact pass. A fit whose estimate is above
+``tol`` when it ends (at ``max_iter``, on a plateau, by a callback or an
+interruption) says so with a :class:`~sklearn.exceptions.ConvergenceWarning`
+that gives the estimate. :class:`Judge` holds these decisions for the
+training loop.
 """
 
 import numpy as np

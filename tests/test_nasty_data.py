@@ -10,9 +10,9 @@ objective) and ``f_null`` that of the best intercept-only model. Both terms
 scale with the objective, so the verdict does not depend on the units of
 ``y``: an absolute bound of 1e-5 failed sgd on the wide problem with ``y``
 in tens (gap 35 times the bound) and passed every solver with ``y`` in
-tenths, for the same fit. ``tol`` is absolute, as in SGDRegressor, so the
-default 1e-4 stops slow, sublinear fits (separable classes, whose optimum is
-far away) early; these tests set ``tol=1e-9`` and ``max_iter=20_000``. One
+tenths, for the same fit. These tests set ``tol=1e-9`` (a relative gap)
+and ``max_iter=20_000``, so that they measure where each solver and schedule
+can get rather than where the default ``tol`` stops it. One
 group of cases does not converge and is a strict expected failure, so that a
 fix shows up. Fits with every default, ``tol`` included, must end close to
 the optimum too (last test).
