@@ -165,14 +165,23 @@ def test_early_stopping_uses_stratified_validation(cancer):
     assert len(model.validation_scores_) == model.n_iter_
 
 
-def test_full_batch_momentum_steps_back_after_an_overshoot():
+def _overshooting_fit(solver, max_iter):
+    """Return ``(X, y, model, rises)``: a full-batch fit whose objective rises."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(2000, 30))
     y = (X @ rng.normal(size=30) / 5 + rng.logistic(size=2000) > 0).astype(int)
-    model = GDClassifier(solver="sgd", tol=None, max_iter=40).fit(X, y)
+    model = GDClassifier(solver=solver, tol=None, max_iter=max_iter).fit(X, y)
     curve = np.array(model.loss_curve_)
-    rises = [k for k in range(1, 39) if curve[k] > curve[:k].min() * (1 + 1e-12)]
-    assert rises, "this problem is chosen to make heavy-ball momentum overshoot"
+    rises = [
+        k for k in range(1, max_iter - 1) if curve[k] > curve[:k].min() * (1 + 1e-12)
+    ]
+    assert rises, f"this problem is chosen to make {solver} overshoot"
+    return X, y, model, rises
+
+
+def test_full_batch_momentum_steps_back_after_an_overshoot():
+    X, y, model, rises = _overshooting_fit("sgd", 40)
+    curve = np.array(model.loss_curve_)
     for k in rises:
         # The next epoch starts again from the best point seen so far.
         assert curve[k + 1] == curve[: k + 1].min()
@@ -199,13 +208,7 @@ def test_full_batch_adam_restarts_both_moments_and_their_bias_corrections(
         return original(self, kernel, rates, params, state, t)
 
     monkeypatch.setattr(_data.InMemoryRows, "full_batch_epoch", spy)
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(2000, 30))
-    y = (X @ rng.normal(size=30) / 5 + rng.logistic(size=2000) > 0).astype(int)
-    model = GDClassifier(solver="adam", tol=None, max_iter=60).fit(X, y)
-    curve = np.array(model.loss_curve_)
-    rises = [k for k in range(1, 59) if curve[k] > curve[:k].min() * (1 + 1e-12)]
-    assert rises, "this problem is chosen to make Adam overshoot"
+    _, _, _, rises = _overshooting_fit("adam", 60)
     for k in rises:
         # The epoch after a rise is a fresh Adam from the best point: zero
         # moments and an update count of 0 for the bias corrections (with the
