@@ -176,8 +176,8 @@ gap_estimate_ : float
     ``early_stopping``.
 
 solver_ : str
-    The update rule used: ``solver``, or what 'auto' chose ('accelerated'
-    or 'sgd').
+    The update rule used: ``solver``, or what 'auto' chose ('accelerated',
+    'saga' or 'sgd').
 
 validation_scores_ : list of float or None
     Validation score per epoch, when ``early_stopping=True``; else None.
