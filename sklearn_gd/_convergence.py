@@ -128,16 +128,24 @@ def convergence_message(estimate, tol, reason, full_batch, solver):
         measured = "its distance to the optimum could not be estimated"
     elif np.isinf(estimate):
         measured = (
-            "its gradient is still too large to bound the distance to the "
-            f"optimum within the objective itself, let alone within tol={tol:g}"
+            "its gradient is still too large for any bound on its distance to "
+            f"the optimum (tol={tol:g})"
         )
     else:
         measured = (
             f"its objective is at most {estimate:.2g} above the optimum (relative), "
             f"above tol={tol:g}"
         )
-    if full_batch:
-        advice = "Increase max_iter or scale the features (e.g. with StandardScaler)"
+    if full_batch and solver != "accelerated":
+        advice = (
+            f"solver={solver!r} converges slowly here: use solver='auto', whose "
+            "accelerated rule needs far fewer epochs, or increase max_iter"
+        )
+    elif full_batch:
+        advice = (
+            "Increase max_iter, or scale the features if they are not (e.g. with "
+            "StandardScaler)"
+        )
     elif solver == "saga":
         advice = (
             "SAGA needs about (rows / batch_size + condition number) updates an "
