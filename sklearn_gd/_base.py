@@ -90,6 +90,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "verbose": ["verbose"],
         "n_jobs": [Integral, None],
         "epsilon": [Interval(Real, 0, None, closed="left")],
@@ -118,6 +119,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         shuffle,
         random_state,
         warm_start,
+        average,
         verbose,
         epsilon,
         n_jobs,
@@ -141,6 +143,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
+        self.average = average
         self.verbose = verbose
         self.epsilon = epsilon
         self.n_jobs = n_jobs
@@ -243,6 +246,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if self.solver != "auto":
             return self.solver
+        if self.average:
+            return "sgd"  # averaging is SGD's companion (averaged SGD)
         loss = LOSSES[self.loss]
         if incremental:
             return "sgd"
@@ -401,7 +406,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if not keep_state:
             self._center, self._feature_scale = self._conditioning(data)
-        if reuse_coef:
+        if keep_state and getattr(self, "_iterate", None) is not None:
+            # coef_ is the average; the descent goes on from its own iterate.
+            params = self._iterate.astype(dtype)
+        elif reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)
         else:
             params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
@@ -416,6 +424,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.loss_curve_ = []
             self.lr_curve_ = []
             self._rules = EpochRules(self.tol, self.n_iter_no_change)
+            self._iterate = None
+            self._average = None  # (average, [updates averaged, still to skip])
             self._schedule = resolve_schedule(self._schedule_choice(data))
         return params, self._solver_state.astype(dtype, copy=False)
 
@@ -622,6 +632,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         )  # fmt: skip
         if self.solver_ == "saga" and not data.full_batch:
             judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])
+        averaging = bool(self.average)
+        if averaging:
+            if self._average is None:
+                # Averaging starts with the update that sees row ``average``.
+                skip = -(-int(self.average) // data.batch_size) - 1
+                self._average = (np.zeros(params.shape[0]), np.array([0.0, skip]))
+            judge.kernel.average_iterates(*self._average)
         engine = None
         if self.solver_ == "accelerated":
             engine = self._accelerated(params, judge.kernel, train_intercept, l1)
@@ -636,7 +653,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 epoch_task.call_on_fit_task_begin(
                     estimator=self,
                     reconstruction_attributes=self._fitted_attributes(
-                        params, n_features, n_outputs
+                        self._returned(params), n_features, n_outputs
                     ),
                     **report,
                 )
@@ -687,7 +704,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 callback_stop = epoch_task.call_on_fit_task_end(
                     estimator=self,
                     reconstruction_attributes=self._fitted_attributes(
-                        params, n_features, n_outputs
+                        self._returned(params), n_features, n_outputs
                     ),
                     **report,
                 )
@@ -697,26 +714,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 if incremental:
                     continue
                 if tracking_best:
-                    self._store(params, state, n_features, n_outputs)
+                    self._store(self._returned(params), state, n_features, n_outputs)
                     score = self._validation_score(*validation)
                     self.validation_scores_.append(float(score))
                     # Ties go to the later coefficients, which trained longer.
                     if score >= self.best_validation_score_:
-                        best_params = params.copy()
+                        best_params = self._returned(params).copy()
                     self.best_validation_score_ = max(
                         self.best_validation_score_, score
                     )
                     if self._plateau(-score, relative=False):
                         stop_reason = None
                         break
-                elif exact and judge.bound.certified:
+                elif exact and judge.bound.certified and not averaging:
                     verified = judge.check(objective, gradient, start, state, engine)
                     if verified is not None:
                         # Return the point that was judged, not the step after.
                         params[:] = start
                         stop_reason = None
                         break
-                elif self.solver_ == "saga" and judge.bound.certified:
+                elif self.solver_ == "saga" and judge.bound.certified and not averaging:
                     verified = judge.check_mini_batches(
                         objective, self._saga_gradient(kernel, params, l2), params,
                         state,
@@ -743,15 +760,20 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
             params[:], state[:] = last_good
             stop_reason = "interrupted"
+        if averaging:
+            # The descent goes on from its iterate; the model is the average.
+            self._iterate = params.copy()
         if tracking_best:
             params[:] = best_params
+        elif averaging:
+            params[:] = self._returned(params)
         self.best_loss_ = None if tracking_best else float(rules.best_loss)
         self.gap_estimate_ = np.nan
         if verified is not None:
             self.best_loss_, self.gap_estimate_ = verified
         elif not incremental and not tracking_best:
             self.best_loss_, self.gap_estimate_ = judge.final(
-                params, state, full_batch=exact
+                params, state, full_batch=exact and not averaging
             )
         self._store(params, state, n_features, n_outputs)
         callbacks.call_on_fit_task_end(
@@ -779,6 +801,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return AcceleratedGradient(
             params, self.learning_rate_, kernel.precond, n_coef, l1, active, adapt
         )
+
+    def _returned(self, params):
+        """Return the coefficients a fit gives: ``params``, or with ``average``
+        their running average once it has begun."""
+        if self.average and self._average is not None and self._average[1][0] > 0:
+            return self._average[0].astype(params.dtype)
+        return params
 
     @staticmethod
     def _saga_gradient(kernel, params, l2):

@@ -75,6 +75,27 @@ class EpochKernel:
         self.n_outputs = n_outputs
         self.table = np.zeros((0, n_outputs))
         self.table_mean = np.zeros(0)
+        self.averaged = np.zeros(0)
+        self.average_state = np.zeros(2)
+
+    def average_iterates(self, averaged, average_state):
+        """Have the kernel fold every update into ``averaged`` (float64, in place).
+
+        ``average_state`` is ``[updates averaged so far, updates still to
+        skip]`` (float64, updated in place): the average starts after them.
+        """
+        self.averaged = averaged
+        self.average_state = average_state
+
+    def fold_into_average(self, params):
+        """Fold ``params`` into the running average, as the compiled kernels do."""
+        if self.averaged.shape[0] == 0:
+            return
+        if self.average_state[1] > 0:
+            self.average_state[1] -= 1
+            return
+        self.average_state[0] += 1
+        self.averaged += (params - self.averaged) / self.average_state[0]
 
     def remember_gradients(self, n_rows, n_params):
         """Give the kernel SAGA's memory for ``n_rows`` rows of X, all zero.
@@ -92,11 +113,12 @@ class EpochKernel:
             return run_epoch_csr(
                 X.data, X.indices, X.indptr, Y, sample_weight, order, batch_size,
                 rates, params, state, t, *self.settings, self.precond, self.table,
-                self.table_mean,
+                self.table_mean, self.averaged, self.average_state,
             )  # fmt: skip
         return run_epoch_dense(
             X, Y, sample_weight, order, batch_size, rates, params, state, t,
             *self.settings, self.center, self.precond, self.table, self.table_mean,
+            self.averaged, self.average_state,
         )  # fmt: skip
 
     def loss_gradient(self, X, Y, sample_weight, order, params):
@@ -216,6 +238,7 @@ class _Rows:
         loss, gradient_sum = self.loss_gradient(kernel, params)
         start = params.copy()
         penalty = kernel.step(params, gradient_sum, self.n_rows, rates[0], state, t)
+        kernel.fold_into_average(params)
         objective = loss / self.n_rows + penalty
         return objective, kernel.gradient(gradient_sum, self.n_rows, start)
 

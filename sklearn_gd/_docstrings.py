@@ -129,6 +129,18 @@ warm_start : bool, default=False
     Whether ``fit`` starts from the previous solution's coefficients. The solver
     state and the schedule start afresh.
 
+average : bool or int, default=False
+    Polyak-Ruppert averaging, as in ``SGDClassifier``: ``coef_`` and
+    ``intercept_`` are the running average of the parameters after every
+    update, which at a constant or slowly decaying rate lands far closer to
+    the optimum than the last iterate (whose noise it averages out). True
+    averages from the first update; an int ``n`` starts once ``n`` rows have
+    been seen, leaving out the early iterates far from the optimum. With
+    ``solver='auto'`` averaging runs averaged SGD ('sgd'); the fit stops on
+    the plateau rule and its average is judged by one exact pass.
+    ``partial_fit`` carries both the iterate and the average on. Not needed
+    for an exact fit: full batch and SAGA converge without it.
+
 verbose : int, default=0
     Print one line per epoch when positive.
 

@@ -103,6 +103,22 @@ def _saga_estimate(grad, table_mean, batch_size, n_rows):
 
 
 @njit(inline="always", **COMPILED)
+def _fold_into_average(params, averaged, average_state):
+    """Fold the parameters after an update into their running (Polyak) average.
+
+    ``average_state`` is ``[updates averaged, updates still to skip]``: the
+    average starts once the skipped updates have passed.
+    """
+    if average_state[1] > 0.0:
+        average_state[1] -= 1.0
+        return
+    average_state[0] += 1.0
+    weight = 1.0 / average_state[0]
+    for j in range(params.shape[0]):
+        averaged[j] += (params[j] - averaged[j]) * weight
+
+
+@njit(inline="always", **COMPILED)
 def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
     """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
     if multinomial:
@@ -139,6 +155,8 @@ def run_epoch_dense(
     precond,
     table,
     table_mean,
+    averaged,
+    average_state,
 ):
     """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``.
 
@@ -155,14 +173,19 @@ def run_epoch_dense(
     ``table_mean`` the mean of the stored gradients, both updated in place
     (see :func:`_saga_estimate`); ``order`` must then hold every training
     row, whose count is the ``n`` of that mean.
+
+    With a non-empty ``averaged`` the parameters after every update are
+    folded into their running average (see :func:`_fold_into_average`).
     """
     if Y.shape[1] > 1:
         return _run_epoch_dense_outputs(
             X, Y, sample_weight, order, batch_size, learning_rates, params, state,
             t, fit_intercept, loss_code, multinomial, epsilon, solver, momentum,
-            beta_2, l2, l1, center, precond, table, table_mean,
+            beta_2, l2, l1, center, precond, table, table_mean, averaged,
+            average_state,
         )  # fmt: skip
     saga = table.shape[0] > 0
+    averaging = averaged.shape[0] > 0
     n_features = X.shape[1]
     n_coef = n_features
     n_active = n_coef + 1 if fit_intercept else n_coef
@@ -219,6 +242,8 @@ def run_epoch_dense(
             return batch_objective, n_updates, False
         objective += batch_objective
         n_updates += 1
+        if averaging:
+            _fold_into_average(params, averaged, average_state)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True
@@ -232,7 +257,7 @@ _GATHER_ROWS = 256
 def _run_epoch_dense_outputs(
     X, Y, sample_weight, order, batch_size, learning_rates, params, state, t,
     fit_intercept, loss_code, multinomial, epsilon, solver, momentum, beta_2, l2,
-    l1, center, precond, table, table_mean,
+    l1, center, precond, table, table_mean, averaged, average_state,
 ):  # fmt: skip
     """:func:`run_epoch_dense` for several outputs, by matrix products.
 
@@ -249,6 +274,7 @@ def _run_epoch_dense_outputs(
     n_active = n_coef + n_outputs if fit_intercept else n_coef
     centred = center.shape[0] > 0
     saga = table.shape[0] > 0
+    averaging = averaged.shape[0] > 0
     dtype = params.dtype
     grad = np.zeros(params.shape[0], dtype=dtype)
     block = min(batch_size, _GATHER_ROWS)
@@ -322,6 +348,8 @@ def _run_epoch_dense_outputs(
             return batch_objective, n_updates, False
         objective += batch_objective
         n_updates += 1
+        if averaging:
+            _fold_into_average(params, averaged, average_state)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True
@@ -352,20 +380,25 @@ def run_epoch_csr(
     precond,
     table,
     table_mean,
+    averaged,
+    average_state,
 ):
     """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
 
     Predictions and gradients touch only the stored entries of each row. Plain
     SGD without L1 takes :func:`_run_epoch_csr_scaled`, whose steps cost only
     the stored entries too; other solvers update every coefficient per batch.
-    ``table`` and ``table_mean``: SAGA, as in :func:`run_epoch_dense`.
+    ``table`` and ``table_mean``: SAGA, and ``averaged``: the running
+    average, as in :func:`run_epoch_dense` (both touch every coefficient).
     """
     saga = table.shape[0] > 0
+    averaging = averaged.shape[0] > 0
     if (
         solver == SGD
         and momentum == 0.0
         and l1 == 0.0
         and not saga
+        and not averaging
         and np.all(precond == 1.0)
     ):
         return _run_epoch_csr_scaled(
@@ -430,6 +463,8 @@ def run_epoch_csr(
             return batch_objective, n_updates, False
         objective += batch_objective
         n_updates += 1
+        if averaging:
+            _fold_into_average(params, averaged, average_state)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True

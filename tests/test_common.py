@@ -15,6 +15,7 @@ DETERMINISTIC_VARIANTS = [
     GDClassifier(
         loss="squared_hinge", penalty="elasticnet", schedule=Exponential(gamma=0.99)
     ),
+    GDRegressor(average=True),
 ]
 
 # Mini-batches sampled in a shuffled order match integer weights only in
@@ -25,6 +26,8 @@ MINI_BATCH_REASON = (
 )
 MINI_BATCH_VARIANTS = [
     GDRegressor(batch_size=4, solver="sgd", random_state=0),
+    GDClassifier(batch_size=8, average=10, random_state=0),
+    GDRegressor(batch_size=8, random_state=0),  # SAGA
     GDClassifier(batch_size=1, solver="adam", schedule="invscaling", random_state=0),
 ]
 

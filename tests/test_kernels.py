@@ -12,8 +12,8 @@ from sklearn_gd._solvers import SOLVERS
 from .reference import loss_derivative, reference_epoch
 
 N_ROWS, N_FEATURES = 23, 5
-# The SAGA memory of the kernels that do not use it: an empty table and mean.
-NO_SAGA = (np.zeros((0, 1)), np.zeros(0))
+# The SAGA memory and running average of the kernels that use neither: empty.
+NO_SAGA = (np.zeros((0, 1)), np.zeros(0), np.zeros(0), np.zeros(2))
 
 
 def _problem(loss, n_outputs, dtype, rng):
@@ -251,11 +251,18 @@ def test_saga_kernel_matches_reference(n_outputs, loss, sparse):
     if sparse:
         Xs = sp.csr_matrix(X)
         objective, _, finite = run_epoch_csr(
-            Xs.data, Xs.indices, Xs.indptr, *args, np.ones(n_params), table, mean
+            Xs.data,
+            Xs.indices,
+            Xs.indptr,
+            *args,
+            np.ones(n_params),
+            table,
+            mean,
+            *NO_SAGA[2:],
         )
     else:
         objective, _, finite = run_epoch_dense(
-            X, *args, center, np.ones(n_params), table, mean
+            X, *args, center, np.ones(n_params), table, mean, *NO_SAGA[2:]
         )
     assert finite
     assert_allclose(params[:-n_outputs], W.ravel(), rtol=1e-10, atol=1e-12)
@@ -263,3 +270,47 @@ def test_saga_kernel_matches_reference(n_outputs, loss, sparse):
     assert_allclose(table, expected_table, rtol=1e-10, atol=1e-12)
     assert_allclose(mean, expected_mean, rtol=1e-10, atol=1e-12)
     assert_allclose(objective, expected_objective, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_running_average_of_the_iterates_matches_reference(n_outputs, sparse):
+    rng = np.random.default_rng(8)
+    X, Y, weights = _problem("squared_error", n_outputs, np.float64, rng)
+    n_params = N_FEATURES * n_outputs + n_outputs
+    params = rng.normal(size=n_params) * 0.3
+    state = np.zeros((2, n_params))
+    order = rng.permutation(N_ROWS).astype(np.intp)
+    n_batches = -(-N_ROWS // 4)
+    rates = np.full(n_batches, 0.05)
+    settings = dict(
+        fit_intercept=True, loss="squared_error", epsilon=0.1, solver="sgd",
+        momentum=0.8, beta_2=0.999, l2=0.01, l1=0.0,
+    )  # fmt: skip
+    # The reference, one batch at a time, keeping every iterate.
+    W = params[:-n_outputs].reshape(N_FEATURES, n_outputs)
+    b = params[-n_outputs:]
+    moments = [np.zeros((N_FEATURES + 1, n_outputs)) for _ in range(2)]
+    iterates = []
+    for k in range(n_batches):
+        W, b, moments, _ = reference_epoch(
+            X, Y, weights, order[4 * k : 4 * k + 4], 4, rates[k : k + 1], W, b,
+            moments, k, **settings,
+        )  # fmt: skip
+        iterates.append(np.concatenate([W.ravel(), b]))
+    start = rng.normal(size=n_params)  # an average of 3 earlier updates
+    expected = (3 * start + np.sum(iterates[2:], axis=0)) / (3 + n_batches - 2)
+    averaged = start.copy()
+    args = (
+        Y, weights, order, 4, rates, params, state, 0, True,
+        LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"], 0.8, 0.999, 0.01,
+        0.0,
+    )  # fmt: skip
+    memory = (*NO_SAGA[:2], averaged, np.array([3.0, 2.0]))
+    if sparse:
+        Xs = sp.csr_matrix(X)
+        run_epoch_csr(Xs.data, Xs.indices, Xs.indptr, *args, np.ones(n_params), *memory)
+    else:
+        run_epoch_dense(X, *args, np.zeros(0), np.ones(n_params), *memory)
+    assert_allclose(params, iterates[-1], rtol=1e-10, atol=1e-12)
+    assert_allclose(averaged, expected, rtol=1e-10, atol=1e-12)

@@ -326,3 +326,50 @@ def test_fit_sets_the_squared_error_intercept_in_closed_form(solver, batch_size)
     for _ in range(20):
         stream.partial_fit(X[1000:], y[1000:] + 50.0)
     assert np.mean(stream.predict(X[1000:]) - y[1000:]) > 40.0
+
+
+def _averaging_model(**params):
+    settings = dict(
+        solver="sgd", batch_size=8, learning_rate=0.01, schedule="constant",
+        shuffle=False, tol=None, random_state=0,
+    )  # fmt: skip
+    return GDRegressor(**{**settings, **params})
+
+
+def test_average_lands_closer_than_the_last_iterate_at_a_constant_rate(diabetes):
+    # Polyak-Ruppert: at a constant rate the iterates hover around the
+    # optimum at the level of their noise; their average is far closer.
+    X, y = diabetes
+    exact = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+
+    def gap(model):
+        residual = y - model.predict(X)
+        value = 0.5 * np.mean(residual**2) + 0.5e-4 * np.sum(model.coef_**2)
+        best = 0.5 * np.mean((y - exact.predict(X)) ** 2)
+        return value - best - 0.5e-4 * np.sum(exact.coef_**2)
+
+    settings = dict(batch_size=1, learning_rate=0.005, max_iter=30, shuffle=True)
+    plain = _averaging_model(**settings).fit(X, y)
+    averaged = _averaging_model(average=True, **settings).fit(X, y)
+    assert gap(averaged) < gap(plain) / 10
+
+
+def test_partial_fit_with_average_continues_the_iterate_and_the_average(diabetes):
+    X, y = diabetes
+    fitted = _averaging_model(average=True, max_iter=3).fit(X, y)
+    streamed = _averaging_model(average=True)
+    for _ in range(3):
+        streamed.partial_fit(X, y)
+    assert_allclose(streamed.coef_, fitted.coef_, rtol=1e-10)
+    assert_allclose(streamed.intercept_, fitted.intercept_, rtol=1e-10)
+
+
+def test_average_given_as_rows_starts_once_that_many_rows_are_seen(diabetes):
+    X, y = diabetes
+    plain = _averaging_model(max_iter=1).fit(X, y)
+    # Averaging starts after two epochs' rows: one epoch is the plain iterate.
+    late = _averaging_model(average=2 * len(y), max_iter=1).fit(X, y)
+    assert_allclose(late.coef_, plain.coef_, rtol=1e-12)
+    later = _averaging_model(average=2 * len(y), max_iter=3).fit(X, y)
+    three = _averaging_model(max_iter=3).fit(X, y)
+    assert not np.allclose(later.coef_, three.coef_, rtol=1e-6)
