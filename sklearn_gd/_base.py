@@ -636,8 +636,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if averaging:
             if self._average is None:
                 # Averaging starts with the update that sees row ``average``.
-                skip = -(-int(self.average) // data.batch_size) - 1
-                self._average = (np.zeros(params.shape[0]), np.array([0.0, skip]))
+                start_row = float(int(self.average))
+                self._average = (np.zeros(params.shape[0]), np.array([0.0, start_row]))
             judge.kernel.average_iterates(*self._average)
         engine = None
         if self.solver_ == "accelerated":
@@ -645,7 +645,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         rules = self._rules
         stop_reason = f"max_iter={self.max_iter} reached"
         verified = None
-        last_good = (params.copy(), state.copy())
+        last_good = (params.copy(), state.copy(), self._average_copy())
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -679,7 +679,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     )
                 exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
                 if exploded or not (finite and np.isfinite(params).all()):
-                    params[:], state[:] = last_good
+                    self._restore(last_good, params, state)
                     self._store(params, state, n_features, n_outputs)
                     raise DivergenceError(self._divergence_message(epoch, objective))
                 if exact:
@@ -690,7 +690,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         self.loss_curve_[-1] if self.loss_curve_ else None,
                         full=data.full_batch, solver=self._solver_traits,
                     )  # fmt: skip
-                last_good = (params.copy(), state.copy())
+                last_good = (params.copy(), state.copy(), self._average_copy())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
                 self.loss_curve_.append(float(objective))
@@ -758,11 +758,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 UserWarning,
                 stacklevel=3,
             )
-            params[:], state[:] = last_good
+            self._restore(last_good, params, state)
             stop_reason = "interrupted"
-        if averaging:
-            # The descent goes on from its iterate; the model is the average.
-            self._iterate = params.copy()
+        # With averaging the descent goes on from its iterate and the model is
+        # the average; without, nothing of an earlier averaging is kept.
+        self._iterate = params.copy() if averaging else None
+        if not averaging:
+            self._average = None
         if tracking_best:
             params[:] = best_params
         elif averaging:
@@ -801,6 +803,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return AcceleratedGradient(
             params, self.learning_rate_, kernel.precond, n_coef, l1, active, adapt
         )
+
+    def _average_copy(self):
+        """Return a copy of the running average and its state, or None."""
+        if self._average is None:
+            return None
+        return self._average[0].copy(), self._average[1].copy()
+
+    def _restore(self, last_good, params, state):
+        """Return ``params``, ``state`` and the average to ``last_good``, in place."""
+        params[:], state[:], average = last_good
+        if average is not None:
+            self._average[0][:], self._average[1][:] = average
 
     def _returned(self, params):
         """Return the coefficients a fit gives: ``params``, or with ``average``

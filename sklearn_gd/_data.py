@@ -81,19 +81,23 @@ class EpochKernel:
     def average_iterates(self, averaged, average_state):
         """Have the kernel fold every update into ``averaged`` (float64, in place).
 
-        ``average_state`` is ``[updates averaged so far, updates still to
-        skip]`` (float64, updated in place): the average starts after them.
+        ``average_state`` is ``[updates averaged so far, rows still to see
+        before the average starts]`` (float64, updated in place).
         """
         self.averaged = averaged
         self.average_state = average_state
 
-    def fold_into_average(self, params):
-        """Fold ``params`` into the running average, as the compiled kernels do."""
+    def fold_into_average(self, params, rows):
+        """Fold ``params`` after an update of ``rows`` rows into the average.
+
+        As the compiled kernels do (``_kernels._fold_into_average``).
+        """
         if self.averaged.shape[0] == 0:
             return
         if self.average_state[1] > 0:
-            self.average_state[1] -= 1
-            return
+            self.average_state[1] -= rows
+            if self.average_state[1] > 0:
+                return
         self.average_state[0] += 1
         self.averaged += (params - self.averaged) / self.average_state[0]
 
@@ -238,7 +242,7 @@ class _Rows:
         loss, gradient_sum = self.loss_gradient(kernel, params)
         start = params.copy()
         penalty = kernel.step(params, gradient_sum, self.n_rows, rates[0], state, t)
-        kernel.fold_into_average(params)
+        kernel.fold_into_average(params, self.n_rows)
         objective = loss / self.n_rows + penalty
         return objective, kernel.gradient(gradient_sum, self.n_rows, start)
 

@@ -103,15 +103,17 @@ def _saga_estimate(grad, table_mean, batch_size, n_rows):
 
 
 @njit(inline="always", **COMPILED)
-def _fold_into_average(params, averaged, average_state):
-    """Fold the parameters after an update into their running (Polyak) average.
+def _fold_into_average(params, averaged, average_state, rows):
+    """Fold the parameters after an update of ``rows`` rows into their average.
 
-    ``average_state`` is ``[updates averaged, updates still to skip]``: the
-    average starts once the skipped updates have passed.
+    ``average_state`` is ``[updates averaged, rows still to see]``: the
+    running (Polyak) average starts with the update that sees the last of
+    those rows.
     """
     if average_state[1] > 0.0:
-        average_state[1] -= 1.0
-        return
+        average_state[1] -= rows
+        if average_state[1] > 0.0:
+            return
     average_state[0] += 1.0
     weight = 1.0 / average_state[0]
     for j in range(params.shape[0]):
@@ -243,7 +245,7 @@ def run_epoch_dense(
         objective += batch_objective
         n_updates += 1
         if averaging:
-            _fold_into_average(params, averaged, average_state)
+            _fold_into_average(params, averaged, average_state, stop - start)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True
@@ -349,7 +351,7 @@ def _run_epoch_dense_outputs(
         objective += batch_objective
         n_updates += 1
         if averaging:
-            _fold_into_average(params, averaged, average_state)
+            _fold_into_average(params, averaged, average_state, stop - start)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True
@@ -464,7 +466,7 @@ def run_epoch_csr(
         objective += batch_objective
         n_updates += 1
         if averaging:
-            _fold_into_average(params, averaged, average_state)
+            _fold_into_average(params, averaged, average_state, stop - start)
     if n_updates == 0:
         return 0.0, 0, True
     return objective / n_updates, n_updates, True

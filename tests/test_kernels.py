@@ -306,7 +306,8 @@ def test_running_average_of_the_iterates_matches_reference(n_outputs, sparse):
         LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"], 0.8, 0.999, 0.01,
         0.0,
     )  # fmt: skip
-    memory = (*NO_SAGA[:2], averaged, np.array([3.0, 2.0]))
+    # An average of 3 updates so far; it goes on from row 9, the third batch.
+    memory = (*NO_SAGA[:2], averaged, np.array([3.0, 9.0]))
     if sparse:
         Xs = sp.csr_matrix(X)
         run_epoch_csr(Xs.data, Xs.indices, Xs.indptr, *args, np.ones(n_params), *memory)
@@ -314,3 +315,35 @@ def test_running_average_of_the_iterates_matches_reference(n_outputs, sparse):
         run_epoch_dense(X, *args, np.zeros(0), np.ones(n_params), *memory)
     assert_allclose(params, iterates[-1], rtol=1e-10, atol=1e-12)
     assert_allclose(averaged, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_average_starts_with_the_update_that_sees_its_row():
+    # Ten rows in batches of 8 and 2, averaging from row 16: the first epoch
+    # (rows 1-10) is left out, and the second epoch's first batch (rows
+    # 11-18) starts the average; its short last batch counts too.
+    rng = np.random.default_rng(9)
+    X, Y, _ = _problem("squared_error", 1, np.float64, rng)
+    X, Y, weights = X[:10], Y[:10], np.ones(10)
+    n_params = N_FEATURES + 1
+    params = np.zeros(n_params)
+    state = np.zeros((2, n_params))
+    averaged = np.zeros(n_params)
+    average_state = np.array([0.0, 16.0])
+
+    def run(rows):
+        run_epoch_dense(
+            X, Y, weights, np.asarray(rows, dtype=np.intp), 8, np.full(2, 0.05),
+            params, state, 0, True, LOSSES["squared_error"].code, False, 0.1,
+            SOLVERS["sgd"], 0.0, 0.999, 0.0, 0.0, np.zeros(0), np.ones(n_params),
+            *NO_SAGA[:2], averaged, average_state,
+        )  # fmt: skip
+        return params.copy()
+
+    run(range(10))
+    assert average_state[0] == 0 and not averaged.any()
+    first = run(range(8))  # the batch that sees row 16
+    assert average_state[0] == 1
+    assert_allclose(averaged, first, rtol=1e-12)
+    second = run(range(8, 10))
+    assert average_state[0] == 2
+    assert_allclose(averaged, (first + second) / 2, rtol=1e-12)
