@@ -41,7 +41,7 @@ from ._kernels import weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
-from ._rules import EpochRules, SolverTraits
+from ._rules import EpochRules, RunningAverage, SolverTraits
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
 
@@ -406,9 +406,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if not keep_state:
             self._center, self._feature_scale = self._conditioning(data)
-        if keep_state and getattr(self, "_iterate", None) is not None:
+        averaged = getattr(self, "_averaging", None) if keep_state else None
+        if averaged is not None and averaged.iterate is not None:
             # coef_ is the average; the descent goes on from its own iterate.
-            params = self._iterate.astype(dtype)
+            params = averaged.iterate.astype(dtype)
         elif reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)
         else:
@@ -424,8 +425,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.loss_curve_ = []
             self.lr_curve_ = []
             self._rules = EpochRules(self.tol, self.n_iter_no_change)
-            self._iterate = None
-            self._average = None  # (average, [updates averaged, still to skip])
+            self._averaging = None  # a RunningAverage while ``average`` is set
             self._schedule = resolve_schedule(self._schedule_choice(data))
         return params, self._solver_state.astype(dtype, copy=False)
 
@@ -634,18 +634,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])
         averaging = bool(self.average)
         if averaging:
-            if self._average is None:
+            if self._averaging is None:
                 # Averaging starts with the update that sees row ``average``.
-                start_row = float(int(self.average))
-                self._average = (np.zeros(params.shape[0]), np.array([0.0, start_row]))
-            judge.kernel.average_iterates(*self._average)
+                self._averaging = RunningAverage(params.shape[0], int(self.average))
+            judge.kernel.average_iterates(self._averaging.vector, self._averaging.state)
         engine = None
         if self.solver_ == "accelerated":
             engine = self._accelerated(params, judge.kernel, train_intercept, l1)
         rules = self._rules
         stop_reason = f"max_iter={self.max_iter} reached"
         verified = None
-        last_good = (params.copy(), state.copy(), self._average_copy())
+        last_good = (params.copy(), state.copy(), self._average_snapshot())
         try:
             for _ in range(n_epochs):
                 epoch = self.n_iter_
@@ -690,7 +689,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         self.loss_curve_[-1] if self.loss_curve_ else None,
                         full=data.full_batch, solver=self._solver_traits,
                     )  # fmt: skip
-                last_good = (params.copy(), state.copy(), self._average_copy())
+                last_good = (params.copy(), state.copy(), self._average_snapshot())
                 self.t_ += int(n_updates)
                 self.n_iter_ += 1
                 self.loss_curve_.append(float(objective))
@@ -762,9 +761,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             stop_reason = "interrupted"
         # With averaging the descent goes on from its iterate and the model is
         # the average; without, nothing of an earlier averaging is kept.
-        self._iterate = params.copy() if averaging else None
-        if not averaging:
-            self._average = None
+        if averaging:
+            self._averaging.iterate = params.copy()
+        else:
+            self._averaging = None
         if tracking_best:
             params[:] = best_params
         elif averaging:
@@ -804,23 +804,20 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             params, self.learning_rate_, kernel.precond, n_coef, l1, active, adapt
         )
 
-    def _average_copy(self):
-        """Return a copy of the running average and its state, or None."""
-        if self._average is None:
-            return None
-        return self._average[0].copy(), self._average[1].copy()
+    def _average_snapshot(self):
+        """Return a snapshot of the running average, or None without one."""
+        return None if self._averaging is None else self._averaging.snapshot()
 
     def _restore(self, last_good, params, state):
         """Return ``params``, ``state`` and the average to ``last_good``, in place."""
         params[:], state[:], average = last_good
         if average is not None:
-            self._average[0][:], self._average[1][:] = average
+            self._averaging.restore(average)
 
     def _returned(self, params):
-        """Return the coefficients a fit gives: ``params``, or with ``average``
-        their running average once it has begun."""
-        if self.average and self._average is not None and self._average[1][0] > 0:
-            return self._average[0].astype(params.dtype)
+        """Return the coefficients a fit gives: ``params``, or their average."""
+        if self.average and self._averaging is not None:
+            return self._averaging.returned(params)
         return params
 
     @staticmethod

@@ -126,3 +126,33 @@ class SolverTraits:
         self.adam = solver == "adam"
         self.minimised_at_zero = minimised_at_zero
         self.t = t
+
+
+class RunningAverage:
+    """Polyak-Ruppert averaging of the iterates (``average``), across epochs and calls.
+
+    ``vector`` and ``state`` (``[updates averaged, rows still to see before
+    the average starts]``) are shared with the epoch kernel, which folds
+    every update into them in place (``_kernels._fold_into_average``);
+    ``iterate`` is where the descent goes on from in the next
+    ``partial_fit`` call, since the fitted coefficients are the average.
+    """
+
+    def __init__(self, n_params, start_row):
+        self.vector = np.zeros(n_params)
+        self.state = np.array([0.0, float(start_row)])
+        self.iterate = None
+
+    def snapshot(self):
+        """Return a copy of the average and its state, for :meth:`restore`."""
+        return self.vector.copy(), self.state.copy()
+
+    def restore(self, saved):
+        """Return the average to a :meth:`snapshot`, in place."""
+        self.vector[:], self.state[:] = saved
+
+    def returned(self, params):
+        """Return the coefficients a fit gives: the average once it has begun."""
+        if self.state[0] > 0:
+            return self.vector.astype(params.dtype)
+        return params
