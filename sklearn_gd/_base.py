@@ -625,7 +625,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             lambda width: self._kernel(
                 data, l2, l1, n_outputs, train_intercept, smoothing=width
             ),
-            n_features * n_outputs, l2, l1, train_intercept, LOSSES[self.loss],
+            kernel, n_features * n_outputs, l2, l1, train_intercept, LOSSES[self.loss],
             self.tol,
             smoothing=self.solver_ == "accelerated"
             and LOSSES[self.loss].smoothed is not None,

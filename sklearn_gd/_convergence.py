@@ -284,6 +284,8 @@ class Judge:
     make_kernel : callable
         ``make_kernel(width)`` returns the epoch kernel of the fit, on the
         loss smoothed over ``width`` (None: the loss itself).
+    kernel : EpochKernel
+        The fit's kernel on the loss itself, as ``make_kernel(None)`` gives.
     n_coef, l2, l1, train_intercept
         The layout and penalty of the parameters.
     loss : Loss
@@ -299,16 +301,17 @@ class Judge:
     """
 
     def __init__(
-        self, data, make_kernel, n_coef, l2, l1, train_intercept, loss, tol, smoothing
-    ):
+        self, data, make_kernel, kernel, n_coef, l2, l1, train_intercept, loss, tol,
+        smoothing,
+    ):  # fmt: skip
         self.data = data
         self.make_kernel = make_kernel
         self.layout = (n_coef, l2, l1, train_intercept)
         self.loss = loss
         self.tol = tol
         self.width = 1.0 if smoothing else None
-        self.exact_kernel = make_kernel(None) if smoothing else None
-        self.kernel = make_kernel(self.width)
+        self.exact_kernel = kernel if smoothing else None
+        self.kernel = make_kernel(self.width) if smoothing else kernel
         self.bound = self._estimator(None, loss.smooth or smoothing)
         # The cheap bound below which the estimate is worth its passes; with
         # smoothing, the estimate also decides when to narrow it, which is due

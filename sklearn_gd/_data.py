@@ -25,7 +25,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, _check_y, validate_data
 
-from ._kernels import block_order, run_epoch_csr, run_epoch_dense
+from ._kernels import (
+    _fold_into_average,
+    block_order,
+    run_epoch_csr,
+    run_epoch_dense,
+)
 from ._solvers import SGD, solver_step
 
 # Bytes of consecutive rows of the shuffled copy visited together, and the
@@ -90,16 +95,10 @@ class EpochKernel:
     def fold_into_average(self, params, rows):
         """Fold ``params`` after an update of ``rows`` rows into the average.
 
-        As the compiled kernels do (``_kernels._fold_into_average``).
+        The compiled kernels' own rule, for steps taken outside them.
         """
-        if self.averaged.shape[0] == 0:
-            return
-        if self.average_state[1] > 0:
-            self.average_state[1] -= rows
-            if self.average_state[1] > 0:
-                return
-        self.average_state[0] += 1
-        self.averaged += (params - self.averaged) / self.average_state[0]
+        if self.averaged.shape[0] > 0:
+            _fold_into_average(params, self.averaged, self.average_state, rows)
 
     def remember_gradients(self, n_rows, n_params):
         """Give the kernel SAGA's memory for ``n_rows`` rows of X, all zero.
