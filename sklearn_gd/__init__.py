@@ -7,10 +7,10 @@ schedule, on numba-compiled kernels. :func:`minimize` runs the same solvers
 and schedules on any differentiable function and records the path.
 """
 
-from ._base import DivergenceError
 from ._classifier import GDClassifier
 from ._minimize import minimize
 from ._regressor import GDRegressor
+from ._rules import DivergenceError
 from ._schedules import (
     Adaptive,
     Constant,

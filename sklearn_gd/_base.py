@@ -41,22 +41,18 @@ from ._kernels import weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
-from ._rules import EpochRules, RunningAverage, SolverTraits
+from ._rules import DivergenceError, EpochRules, RunningAverage, SolverTraits
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
+from ._streaming import StreamTraining
+
+__all__ = ["BaseGD", "DivergenceError"]
 
 # Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
 AUTO_BATCH_SIZE = 256
 
 
-class DivergenceError(ValueError):
-    """Raised when the loss or the coefficients stop being finite during a fit.
-
-    The estimator keeps the coefficients of the last epoch that ended finite.
-    """
-
-
-class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Parameters, epoch loop and stopping rules common to both estimators.
 
     Training reports to scikit-learn callbacks (``set_callbacks``): the fit is
@@ -166,24 +162,31 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Return per-row weights from ``class_weight`` (ones for regressors)."""
         return None
 
-    def _initial_intercept(self, Y, sample_weight):
+    def _initial_intercept(self, Y, sample_weight, pseudo_rows=False):
         """Return the starting intercepts: the best ones for zero coefficients.
 
         For the squared error that is the weighted mean of the targets, for the
         logistic loss the log-odds of the weighted class frequencies. Starting
         there leaves the optimum unchanged and spares the descent its largest
-        and slowest direction. Other losses start from zero.
+        and slowest direction. Other losses start from zero. ``pseudo_rows``
+        (the first block of a stream, a sample of unknown worth) adds one
+        row of each class to the frequencies (Laplace's rule of succession).
         """
         n_outputs = Y.shape[1]
         weights = sample_weight / sample_weight.sum()
         if self.loss == "squared_error":
             return weights @ Y
         if self.loss == "log_loss":
+            n_rows = np.count_nonzero(sample_weight > 0)
+            n_classes = n_outputs if self._is_multinomial else 2
+            shrink = n_rows / (n_rows + n_classes) if pseudo_rows else 1.0
+            even = (1.0 - shrink) / n_classes
             if self._is_multinomial:
-                frequencies = np.clip(weights @ Y, 1e-12, None)
+                frequencies = np.clip(shrink * (weights @ Y) + even, 1e-12, None)
                 log_frequencies = np.log(frequencies)
                 return log_frequencies - log_frequencies.mean()
-            positive = np.clip(weights @ (Y > 0), 1e-12, 1 - 1e-12)
+            positive = shrink * (weights @ (Y > 0)) + even
+            positive = np.clip(positive, 1e-12, 1 - 1e-12)
             return np.log(positive / (1 - positive))
         return np.zeros(n_outputs)
 
@@ -268,7 +271,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.batch_size == "full" or (self.batch_size == "auto" and not incremental):
             return max(n_samples, 1)
         if self.batch_size == "auto":
-            return max(min(AUTO_BATCH_SIZE, n_samples), 1)
+            stream = getattr(self, "_stream", None)
+            batch = AUTO_BATCH_SIZE
+            if stream is not None and stream.batch_size is not None:
+                batch = stream.batch_size  # sklearn_gd._streaming
+            return max(min(batch, n_samples), 1)
         return self.batch_size
 
     # -- parameters as one flat vector ----------------------------------------------
@@ -330,7 +337,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         n_features = data.X.shape[1]
         ones = np.ones(n_features)
-        if self.learning_rate != "auto" or data.sparse:
+        self._conditioned = self.learning_rate == "auto" and not data.sparse
+        if not self._conditioned:
             return np.zeros(0), ones
 
         def moments(X, weights):
@@ -389,28 +397,25 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # -- fit / partial_fit ----------------------------------------------------------
 
-    def _starting_point(self, data, Y, sample_weight, keep_state):
+    def _starting_point(self, data, Y, sample_weight):
         """Return ``(params, state)`` to start from; reset the training record.
 
-        ``keep_state`` (a continued ``partial_fit``) keeps everything; else
-        ``warm_start`` keeps the coefficients only, and a fresh fit starts
-        from zero coefficients and the best intercept for them.
+        ``warm_start`` keeps the coefficients only; a fresh fit starts from
+        zero coefficients and the best intercept for them. A ``partial_fit``
+        stream ends here (``sklearn_gd._streaming``).
         """
         n_features, n_outputs, dtype = data.X.shape[1], Y.shape[1], data.X.dtype
-        reuse_coef = keep_state or (self.warm_start and hasattr(self, "coef_"))
+        reuse_coef = self.warm_start and hasattr(self, "coef_")
         if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
             raise ValueError(
                 f"The fitted coef_ has {np.size(self.coef_)} values but X has "
                 f"{n_features} features and the targets {n_outputs} outputs; set "
                 "warm_start=False to fit from scratch."
             )
-        if not keep_state:
-            self._center, self._feature_scale = self._conditioning(data)
-        averaged = getattr(self, "_averaging", None) if keep_state else None
-        if averaged is not None and averaged.iterate is not None:
-            # coef_ is the average; the descent goes on from its own iterate.
-            params = averaged.iterate.astype(dtype)
-        elif reuse_coef:
+        self._center, self._feature_scale = self._conditioning(data)
+        self._fit_rows, self._fit_weight_sum = data.n_rows, data.weight_sum
+        self._stream = None
+        if reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)
         else:
             params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
@@ -418,16 +423,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 params[n_features * n_outputs :] = self._initial_intercept(
                     Y, sample_weight
                 )
-        if not keep_state:
-            self._solver_state = init_solver_state(params.shape[0], dtype)
-            self.t_ = 0
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self.lr_curve_ = []
-            self._rules = EpochRules(self.tol, self.n_iter_no_change)
-            self._averaging = None  # a RunningAverage while ``average`` is set
-            self._schedule = resolve_schedule(self._schedule_choice(data))
-        return params, self._solver_state.astype(dtype, copy=False)
+        self._solver_state = init_solver_state(params.shape[0], dtype)
+        self.t_ = 0
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.lr_curve_ = []
+        self._rules = EpochRules(self.tol, self.n_iter_no_change)
+        self._averaging = None  # a RunningAverage while ``average`` is set
+        self._schedule = resolve_schedule(self._schedule_choice(data))
+        return params, self._solver_state
 
     def _schedule_choice(self, data):
         """Return the schedule to resolve: ``"auto"`` depends on the batch size.
@@ -446,22 +450,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return "constant" if constant else "adaptive"
         return self.schedule
 
-    def _data_source(self, X, Y, sample_weight, rng, incremental):
+    def _data_source(self, X, Y, sample_weight, rng, incremental, weight_unit=None):
         """Return the training rows: chunked for dask and memory maps, else in memory.
 
         See ``sklearn_gd._data``; a memory-mapped block given to
         ``partial_fit`` is read in place without being chunked.
+        ``weight_unit``: the stream's mean weight (``partial_fit``).
         """
         n_rows = int(np.count_nonzero(sample_weight > 0))
         batch_size = self._resolve_batch_size(n_rows, incremental)
         n_threads = effective_n_jobs(self.n_jobs)
         if is_dask_collection(X) or (not incremental and is_memory_mapped(X)):
-            return ChunkedRows(X, Y, sample_weight, batch_size, self.shuffle, n_threads)
+            return ChunkedRows(
+                X, Y, sample_weight, batch_size, self.shuffle, n_threads, weight_unit
+            )
         return InMemoryRows(
-            X, Y, sample_weight, batch_size, self.shuffle, rng, incremental, n_threads
-        )
+            X, Y, sample_weight, batch_size, self.shuffle, rng, incremental,
+            n_threads, weight_unit,
+        )  # fmt: skip
 
-    def _exact_intercept(self, incremental):
+    def _exact_intercept(self):
         """Whether ``fit`` sets the intercept in closed form instead of descending.
 
         With centred features and the squared error, the intercept of the
@@ -471,12 +479,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         there and leaves it out of the descent. Descending on it would gain
         nothing, and the adaptive solvers would divide its gradient, zero up
         to rounding, by a running root mean square as small, and take steps
-        of the learning rate's size from the rounding. ``partial_fit`` centres
-        on its first block only, so it keeps descending on the intercept.
+        of the learning rate's size from the rounding. (``partial_fit``
+        descends on the intercept: no block is the data set.)
         """
         return (
-            not incremental
-            and self.fit_intercept
+            self.fit_intercept
             and self.loss == "squared_error"
             and self._center.shape[0] > 0
         )
@@ -564,9 +571,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return Y, sample_weight, validation
 
-    def _fit(self, X, y, sample_weight, *, incremental):
-        """Run the epoch loop; ``incremental`` runs one epoch continuing the state."""
-        n_epochs = 1 if incremental else self.max_iter
+    def _fit(self, X, y, sample_weight):
+        """Run the epoch loop of ``fit`` (``partial_fit``: ``_streaming``)."""
+        n_epochs = self.max_iter
         callbacks = self._init_callback_context(max_subtasks=n_epochs)
         report = dict(
             X=X,
@@ -574,30 +581,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             metadata={"sample_weight": sample_weight},
         )
         callbacks.call_on_fit_task_begin(estimator=self, **report)
-        # partial_fit keeps drawing from the generator of its first call.
-        if not incremental or not hasattr(self, "_rng"):
-            self._rng = check_random_state(self.random_state)
+        # partial_fit after this fit keeps drawing from the same generator.
+        self._rng = check_random_state(self.random_state)
         rng = self._rng
 
         Y, sample_weight, validation = self._training_rows(
-            X, y, sample_weight, rng, incremental
+            X, y, sample_weight, rng, incremental=False
         )
         n_features = X.shape[1]
         n_outputs = Y.shape[1]
 
-        keep_state = incremental and hasattr(self, "_solver_state")
-        data = self._data_source(X, Y, sample_weight, rng, incremental)
-        previous_solver = getattr(self, "solver_", None)
-        self.solver_ = self._resolve_solver(data, incremental)
-        params, state = self._starting_point(data, Y, sample_weight, keep_state)
-        # partial_fit after a fit that ran another rule (accelerated, saga):
-        # its rate, schedule and state were sized for that rule.
-        switched = keep_state and previous_solver != self.solver_
-        if switched:
-            state[:] = 0.0
-            self._schedule = resolve_schedule(self._schedule_choice(data))
+        data = self._data_source(X, Y, sample_weight, rng, incremental=False)
+        self.solver_ = self._resolve_solver(data, incremental=False)
+        params, state = self._starting_point(data, Y, sample_weight)
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        exact_intercept = self._exact_intercept(incremental)
+        exact_intercept = self._exact_intercept()
         if exact_intercept:
             n_coef = n_features * n_outputs
             params[n_coef:] = self._initial_intercept(Y, sample_weight)
@@ -606,10 +604,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # The objective at the start, against which explosive growth is judged,
         # on at most 1024 evenly spread rows.
         initial_objective = data.objective(kernel, params, state, at_most=1024)
-        if not keep_state or switched:
-            self.learning_rate_ = self._resolve_learning_rate(
-                data, kernel, params, l2, rng
-            )
+        self.learning_rate_ = self._resolve_learning_rate(data, kernel, params, l2, rng)
         # Nothing of a previous fit stays behind if this one fails.
         self.gap_estimate_, self.best_loss_ = np.nan, None
         tracking_best = validation is not None
@@ -619,7 +614,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             best_params = params.copy()
         # Full-batch fits see the exact objective and gradient at the start of
         # every epoch, and stop on the estimate they give (_convergence).
-        exact = data.full_batch and not incremental
+        exact = data.full_batch
         judge = Judge(
             data,
             lambda width: self._kernel(
@@ -710,8 +705,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 if callback_stop:
                     stop_reason = "stopped by a callback"
                     break
-                if incremental:
-                    continue
                 if tracking_best:
                     self._store(self._returned(params), state, n_features, n_outputs)
                     score = self._validation_score(*validation)
@@ -773,7 +766,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.gap_estimate_ = np.nan
         if verified is not None:
             self.best_loss_, self.gap_estimate_ = verified
-        elif not incremental and not tracking_best:
+        elif not tracking_best:
             self.best_loss_, self.gap_estimate_ = judge.final(
                 params, state, full_batch=exact and not averaging
             )
@@ -781,7 +774,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         callbacks.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **report
         )
-        if self._warns(stop_reason, incremental, tracking_best):
+        if self._warns(stop_reason, tracking_best):
             warnings.warn(
                 convergence_message(
                     self.gap_estimate_, self.tol, stop_reason, exact, self.solver_
@@ -850,9 +843,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return self._rules.rate_factor < self._schedule.min_factor
         return True
 
-    def _warns(self, stop_reason, incremental, tracking_best):
+    def _warns(self, stop_reason, tracking_best):
         """Whether a fit ended short of ``tol``: its estimate says so, or max_iter."""
-        if incremental or self.tol is None:
+        if self.tol is None:
             return False
         if tracking_best:
             return stop_reason is not None and stop_reason.startswith("max_iter")

@@ -186,7 +186,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             )
         self.classes_ = classes
         self._check_two_classes()
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -228,7 +228,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"y contains labels {unseen.tolist()} that are not in classes "
                 f"{self.classes_.tolist()} given to the first partial_fit call."
             )
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._partial_fit(X, y, sample_weight)
 
     def _check_two_classes(self):
         if self.classes_.shape[0] < 2:

@@ -197,19 +197,26 @@ class _Rows:
     """What both sources share: the training weights and batch size, and
     full-batch epochs from summed loss gradients."""
 
-    def _set_weights(self, sample_weight, batch_size, shuffle):
+    def _set_weights(self, sample_weight, batch_size, shuffle, weight_unit=None):
         """Keep the weights with mean 1 over the positive ones; return that mask.
 
-        Also sets ``n_rows`` (rows with a positive weight), ``batch_size``
-        (at most ``n_rows``), ``full_batch`` and ``shuffles``.
+        ``weight_unit`` (a block of a ``partial_fit`` stream): divide by it
+        instead, the stream's mean weight, so that blocks keep their weights
+        relative to each other; the block is then never the full batch of
+        the data set, whatever its size. Also sets ``n_rows`` (rows with a
+        positive weight), ``batch_size`` (at most ``n_rows``), ``full_batch``
+        and ``shuffles``.
         """
         positive = sample_weight > 0
         self.n_rows = int(np.count_nonzero(positive))
-        self.sample_weight = sample_weight * (
-            self.n_rows / sample_weight[positive].sum()
-        )
+        self.weight_sum = float(np.sum(sample_weight[positive], dtype=np.float64))
+        if weight_unit is None:
+            factor = self.n_rows / sample_weight[positive].sum()
+        else:
+            factor = 1.0 / weight_unit
+        self.sample_weight = sample_weight * factor
         self.batch_size = min(batch_size, self.n_rows)
-        self.full_batch = self.batch_size >= self.n_rows
+        self.full_batch = weight_unit is None and self.batch_size >= self.n_rows
         self.shuffles = shuffle and not self.full_batch
         return positive
 
@@ -262,9 +269,10 @@ class InMemoryRows(_Rows):
     """
 
     def __init__(
-        self, X, Y, sample_weight, batch_size, shuffle, rng, incremental, n_threads=1
-    ):
-        positive = self._set_weights(sample_weight, batch_size, shuffle)
+        self, X, Y, sample_weight, batch_size, shuffle, rng, incremental, n_threads=1,
+        weight_unit=None,
+    ):  # fmt: skip
+        positive = self._set_weights(sample_weight, batch_size, shuffle, weight_unit)
         rows = np.flatnonzero(positive).astype(np.intp)
         self.shuffled_copy = self.shuffles and not incremental
         if self.shuffled_copy:
@@ -377,11 +385,13 @@ class ChunkedRows(_Rows):
     plus the per-row targets and weights.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, shuffle, n_threads=1):
+    def __init__(
+        self, X, Y, sample_weight, batch_size, shuffle, n_threads=1, weight_unit=None
+    ):
         self.dask = is_dask_collection(X)
         self.n_threads = n_threads
         n_samples = X.shape[0]
-        positive = self._set_weights(sample_weight, batch_size, shuffle)
+        positive = self._set_weights(sample_weight, batch_size, shuffle, weight_unit)
         if self.dask:
             import dask
             import dask.array as da

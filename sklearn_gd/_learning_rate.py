@@ -115,7 +115,15 @@ def largest_gram_eigenvalue(Z, weights, fit_intercept):
             image[-1] = weighted.sum()
         return image
 
-    if size <= _DENSE_SIZE:
+    if size <= _DENSE_SIZE and not sp.issparse(Z.X) and Z.X.shape[0] * size <= 2**18:
+        # Small and dense: the matrix itself, in one pass over the rows (a
+        # partial_fit block costs 20 products otherwise).
+        A = (np.asarray(Z.X, dtype=np.float64) - Z.center) * Z.scale
+        if fit_intercept:
+            A = np.column_stack([A, np.ones(A.shape[0])])
+        gram = A.T @ (weights[:, None] * A)
+        eigenvalue = float(np.linalg.eigvalsh((gram + gram.T) / 2)[-1])
+    elif size <= _DENSE_SIZE:
         gram = np.column_stack([product(column) for column in np.eye(size)])
         eigenvalue = float(np.linalg.eigvalsh((gram + gram.T) / 2)[-1])
     else:
@@ -152,34 +160,18 @@ def auto_learning_rate(
     The descent runs on ``(X - center) * scale`` (see the kernels), so the
     smoothness constants are those of that matrix.
     """
+    l_full, l_max = smoothness_constants(
+        data,
+        curvature=curvature,
+        fit_intercept=fit_intercept,
+        l2=l2,
+        rng=rng,
+        center=center,
+        scale=scale,
+    )
     n_rows = data.n_rows
-
-    def largest_row(X, weights):
-        # A row enters a batch's gradient with its weight relative to the mean.
-        if sp.issparse(X):
-            norms = _Transformed(X, center, scale).squared_row_norms()
-            return float(np.max((norms + fit_intercept) * weights, initial=0.0))
-        centre = center if np.any(center) else np.zeros(0)
-        return largest_row_norm(X, weights, centre, scale**2, float(fit_intercept))
-
-    l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
-    l_max = curvature * data.reduce(largest_row, max) + l2_scaled
-    if n_rows > _MAX_ROWS_FOR_SPECTRUM:
-        positions = np.sort(rng.choice(n_rows, _MAX_ROWS_FOR_SPECTRUM, replace=False))
-        X, weights = data.take(positions)
-    else:
-        X, weights = data.everything()
-    weights = weights.astype(np.float64)
-    weights /= weights.sum()
-    Z = _Transformed(X, center, scale)
-    l_full = curvature * largest_gram_eigenvalue(Z, weights, fit_intercept) + l2_scaled
     b = min(data.batch_size, n_rows)
-    if b >= n_rows:
-        smoothness = l_full
-    else:
-        smoothness = (n_rows * (b - 1) * l_full + (n_rows - b) * l_max) / (
-            b * (n_rows - 1)
-        )
+    smoothness = batch_smoothness(l_full, l_max, n_rows, b)
     if smoothness <= 0.0:
         # All rows are zero and nothing is penalised: any step is safe.
         return 1.0
@@ -200,3 +192,50 @@ def auto_learning_rate(
         # Defazio et al. (2014): 1 / (3 L) per sample; L_b for mini-batches.
         return SAGA_FACTOR / smoothness
     return (1.0 - momentum) / smoothness
+
+
+def smoothness_constants(
+    data, *, curvature, fit_intercept, l2, rng, center, scale, max_rows=None,
+    mean_weight=1.0,
+):  # fmt: skip
+    """Return ``(L_full, L_max)`` of the rows of ``data`` (see module doc).
+
+    ``L_full`` comes from at most ``max_rows`` rows drawn at random
+    (``_MAX_ROWS_FOR_SPECTRUM`` by default), ``L_max`` from all of them.
+    ``mean_weight`` is the rows' mean weight relative to the batches' unit:
+    1 in a fit, whose weights have mean 1; in ``partial_fit`` the block's
+    mean weight relative to the stream's.
+    """
+    n_rows = data.n_rows
+    max_rows = _MAX_ROWS_FOR_SPECTRUM if max_rows is None else max_rows
+
+    def largest_row(X, weights):
+        # A row enters a batch's gradient with its weight relative to the mean.
+        if sp.issparse(X):
+            norms = _Transformed(X, center, scale).squared_row_norms()
+            return float(np.max((norms + fit_intercept) * weights, initial=0.0))
+        centre = center if np.any(center) else np.zeros(0)
+        return largest_row_norm(X, weights, centre, scale**2, float(fit_intercept))
+
+    l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
+    l_max = curvature * data.reduce(largest_row, max) + l2_scaled
+    if n_rows > max_rows:
+        positions = np.sort(rng.choice(n_rows, max_rows, replace=False))
+        X, weights = data.take(positions)
+    else:
+        X, weights = data.everything()
+    weights = weights.astype(np.float64)
+    weights /= weights.sum()
+    if mean_weight != 1.0:
+        weights *= mean_weight
+    Z = _Transformed(X, center, scale)
+    l_full = curvature * largest_gram_eigenvalue(Z, weights, fit_intercept) + l2_scaled
+    return l_full, l_max
+
+
+def batch_smoothness(l_full, l_max, n_rows, batch_size):
+    """Return ``L_b`` for batches of ``batch_size`` of ``n_rows`` rows (module doc)."""
+    if batch_size >= n_rows:
+        return l_full
+    b = batch_size
+    return (n_rows * (b - 1) * l_full + (n_rows - b) * l_max) / (b * (n_rows - 1))

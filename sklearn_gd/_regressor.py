@@ -147,7 +147,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             X, y, sample_weight, reset=reset, multi_output=True
         )
         self._y_ndim = np.ndim(y)
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -182,7 +182,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                 f"{np.atleast_2d(self.coef_).shape[0]} outputs; pass targets of the "
                 "same shape to every partial_fit call."
             )
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
         """Predict targets with the linear model.

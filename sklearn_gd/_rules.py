@@ -22,6 +22,14 @@ restarts by its own rule (:mod:`sklearn_gd._accelerated`).
 import numpy as np
 
 
+class DivergenceError(ValueError):
+    """Raised when the loss or the coefficients stop being finite during a fit.
+
+    The estimator keeps the coefficients of the last epoch that ended finite
+    (in ``partial_fit``, those of the stream's lowest running loss).
+    """
+
+
 def rose(objective, best, dtype):
     """Return whether ``objective`` is above ``best`` by more than rounding.
 
