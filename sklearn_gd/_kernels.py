@@ -48,6 +48,17 @@ def block_order(starts, block, n_rows):
 
 
 @njit(**COMPILED)
+def largest_magnitude(values):
+    """Return ``max(|values|)`` of a 1-d array in one pass, without a copy."""
+    largest = 0.0
+    for value in values:
+        magnitude = abs(np.float64(value))
+        if magnitude > largest:
+            largest = magnitude
+    return largest
+
+
+@njit(**COMPILED)
 def weighted_moments(X, weights):
     """Return ``(weights @ X, weights @ X**2)`` in float64, in one pass over X."""
     n_features = X.shape[1]

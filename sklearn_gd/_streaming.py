@@ -144,7 +144,8 @@ class Stream:
         self.history = []  # running loss of each closed window
         self.since_division = 0
         self.level_updates = 0  # updates at the current rate level
-        self.previous_level = 0  # updates at the level before
+        self.shortest_level = 0  # updates the current level lasts at least
+        self.level_history = []  # (running loss, updates) of this level's windows
         self.best = np.inf
         self.best_params = None  # (params, center) at the best window
         self.reference = None  # what a divergence is judged against
@@ -282,6 +283,7 @@ class Stream:
         mean = window[0] / window[1]
         self.window = [0.0, 0, 0]
         self.history.append(mean)
+        self.level_history.append((mean, self.level_updates))
         self.since_division += 1
         if mean <= self.best:
             self.best = mean
@@ -296,10 +298,25 @@ class Stream:
         error = np.sqrt((earlier.var(ddof=1) + later.var(ddof=1)) / k) if k > 1 else 0.0
         if fall > max(tol * abs(earlier.mean()), NOISE_MULTIPLE * error):
             return False
-        if self.level_updates < factor * self.previous_level:
+        if self.level_updates < self.shortest_level:
             return False
+        if self.shortest_level == 0:
+            # The first level: how long it took to settle, the updates up to
+            # its first window within noise of the plateau (the test itself
+            # needs ``2 * k`` windows to see one). Settling takes a time
+            # inverse to the rate, so each later level lasts at least
+            # ``factor`` times as long as the one before.
+            spread = NOISE_MULTIPLE * (later.std(ddof=1) if k > 1 else 0.0)
+            settled = [
+                updates
+                for value, updates in self.level_history
+                if value <= later.mean() + spread
+            ]
+            self.shortest_level = settled[0] if settled else self.level_updates
+        self.shortest_level *= factor
         self.since_division = 0
-        self.previous_level, self.level_updates = self.level_updates, 0
+        self.level_updates = 0
+        self.level_history = []
         return True
 
 
