@@ -44,12 +44,9 @@ from ._penalties import penalty_strengths
 from ._rules import DivergenceError, EpochRules, RunningAverage, SolverTraits
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
-from ._streaming import StreamTraining
+from ._streaming import AUTO_BATCH_SIZE, StreamTraining
 
 __all__ = ["BaseGD", "DivergenceError"]
-
-# Rows per batch of partial_fit when batch_size="auto" (fit uses full batch).
-AUTO_BATCH_SIZE = 256
 
 
 def _check_magnitude(values, name, what, scaler):
@@ -440,6 +437,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             )
         self._center, self._feature_scale = self._conditioning(data)
         self._fit_rows, self._fit_weight_sum = data.n_rows, data.weight_sum
+        self._fit_full = data.full_batch
         self._stream = None
         if reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)

@@ -64,8 +64,9 @@ batch_size : int, 'full' or 'auto', default='auto'
     and with momentum it converges to the exact optimum, where mini-batches
     with a constant step stop at a noise floor (on 200,000 x 100 data a
     relative objective gap of 2e-5 in 13 epochs, against 9e-2 for batches of
-    256). In ``partial_fit``, which sees each block once, 'auto' is
-    ``min(256, n_samples)``.
+    256). In ``partial_fit``, where a block is a sample of a stream, 'auto'
+    is the stream's critical batch size, ``L_max / L_full`` of its first
+    block (between 1 and 256; see the user guide).
 
 momentum : float, default=0.9
     Decay of the running mean of gradients, in [0, 1): the heavy-ball
@@ -88,6 +89,8 @@ schedule : str, Schedule or callable, default='auto'
     update counts to multipliers of ``learning_rate_``. 'auto' is 'constant'
     for full batch and 'adaptive' for mini-batches, whose constant-rate noise
     floor would otherwise end the fit through ``tol`` far from the optimum.
+    In ``partial_fit`` the update count runs on across calls, an epoch is a
+    call, and 'adaptive' judges plateaus on the stream's running loss.
 
 max_iter : int, default=1000
     Maximum number of epochs (passes over the training data). A fit that
@@ -108,12 +111,14 @@ tol : float or None, default=1e-4
 
 n_iter_no_change : int, default=5
     Epochs without improvement before stopping (or, with the 'adaptive'
-    schedule, before dividing the learning rate).
+    schedule, before dividing the learning rate; in ``partial_fit``, windows
+    of the running loss, see the user guide).
 
 early_stopping : bool, default=False
     Whether to hold out ``validation_fraction`` of the training data and monitor
     the validation score instead of the training loss. The coefficients of the
-    best validation score are kept.
+    best validation score are kept. ``partial_fit`` refuses it, as
+    scikit-learn's SGD estimators do.
 
 validation_fraction : float, default=0.1
     Share of the training data held out when ``early_stopping=True``.
@@ -175,9 +180,10 @@ learning_rate_ : float
     The base learning rate used (the resolved value of ``learning_rate``).
 
 best_loss_ : float or None
-    The exact training objective of the returned coefficients after ``fit``
-    (the lowest running objective after ``partial_fit``); None with
-    ``early_stopping``.
+    The exact training objective of the returned coefficients after ``fit``;
+    after ``partial_fit``, the lowest running loss of the stream (the mean
+    loss of its batches before their updates, over a window of calls); None
+    with ``early_stopping``.
 
 gap_estimate_ : float
     Estimate of the returned coefficients' relative objective gap

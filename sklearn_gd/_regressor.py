@@ -151,7 +151,15 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """Run one epoch on ``X, y``, continuing the solver state and the schedule.
+        """Train one epoch on the block ``X, y`` of a stream.
+
+        A block is a sample of the stream, never the data set: the weights,
+        conditioning, learning rate and schedule come from the stream so far
+        and carry on to the next call (see the user guide, "Streams").
+        After ``fit`` the stream continues from the fitted model; with
+        ``early_stopping=True`` it raises a ValueError. A stream whose loss
+        explodes raises :class:`DivergenceError` and keeps the coefficients of
+        its lowest running loss.
 
         Parameters
         ----------
@@ -160,7 +168,9 @@ class GDRegressor(RegressorMixin, BaseGD):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Its targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
+            Non-negative weights. They are relative to the stream's running
+            mean weight, not to this block's: a block weighted 10 pulls ten
+            times as hard as one weighted 1.
 
         Returns
         -------

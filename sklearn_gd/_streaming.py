@@ -23,6 +23,8 @@ what a fit derives from the data set:
   smoothness of any block so far (``sklearn_gd._learning_rate``), each
   computed with the conditioning in force for that block. It too can only
   get safer.
+* **Batch size.** ``batch_size="auto"`` is the critical batch size
+  ``L_max / L_full`` of the first block (:func:`critical_batch_size`).
 * **Schedule.** The update count goes on across calls. With the
   'adaptive' schedule (the default for streams) the rate is divided when the
   running loss stops falling. The running loss is the mean, over a window
@@ -30,11 +32,22 @@ what a fit derives from the data set:
   each batch had before its update (a progressive, held-out-like estimate).
   The means of the last ``n_iter_no_change`` windows are compared with the
   ``n_iter_no_change`` before them: a plateau is a fall smaller than
-  ``tol`` relative, or than twice the standard error of the difference
-  (block-to-block noise no longer hides progress behind noise). After a
-  division, at least ``n_iter_no_change`` new windows pass before the next.
+  ``tol`` relative, or than twice the standard error of the difference.
+  That test alone divides too often: once a stream sits at its noise floor,
+  the gain of a lower floor is smaller than the noise, so every test
+  "plateaus" and the rate collapsed within a pass. So the levels of the
+  rate also grow geometrically, as in Epoch-GD (Hazan and Kale, 2014): the
+  first level ends at its first plateau, and each later one lasts at least
+  ``factor`` times as many updates as the one before, starting from the
+  updates the first level took to settle (its first window within noise of
+  its plateau). The rate then falls like ``1 / t``.
 * **Divergence** is judged against the best window's running loss, and a
   stream that diverges returns to the coefficients of that window.
+
+References: E. Hazan and S. Kale, "Beyond the regret minimization barrier:
+optimal algorithms for stochastic strongly-convex optimization", JMLR 15
+(2014). S. McCandlish, J. Kaplan, D. Amodei et al., "An empirical model of
+large-batch training", arXiv:1812.06162 (2018).
 """
 
 import time
@@ -44,11 +57,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from ._data import EpochKernel
+from ._data import EpochKernel, InMemoryRows
 from ._kernels import weighted_moments
 from ._learning_rate import (
     ADAPTIVE_FACTOR,
-    _Transformed,
+    FULL_BATCH_BOLDNESS,
     batch_smoothness,
     smoothness_constants,
 )
@@ -57,13 +70,22 @@ from ._rules import DivergenceError, EpochRules, RunningAverage
 from ._schedules import Adaptive, resolve_schedule
 from ._solvers import init_solver_state
 
-# The fewest rows and calls of a window of the running loss.
+# The fewest rows and calls of a window of the running loss: short windows
+# let the first level end soon after it settles (with 500 rows a window,
+# per-sample streams sat at their first floor for five passes); the test
+# weighs their noise.
 WINDOW_ROWS = 100
 WINDOW_CALLS = 1
-# A fall of the running loss smaller than this many standard errors is noise.
+# ... and the share of the stream's rows a window grows to: the test then
+# compares the last tenth of the stream with the tenth before, which sees
+# slow progress that windows of one block hide in their noise.
+WINDOW_SHARE = 0.01
+# A mean of windows within this many standard errors of a plateau is on it.
 NOISE_MULTIPLE = 2.0
 # A call whose running loss exceeds the best window's by this factor diverged.
 DIVERGENCE_FACTOR = 1e4
+# The largest batch of batch_size="auto" in a stream.
+AUTO_BATCH_SIZE = 256
 # The most rows of a block whose spectrum a call estimates.
 SPECTRUM_ROWS = 2_000
 
@@ -90,8 +112,6 @@ def critical_batch_size(l_full, l_max):
     "critical batch size" of McCandlish et al., 2018). Between 1 and
     ``AUTO_BATCH_SIZE``.
     """
-    from ._base import AUTO_BATCH_SIZE
-
     if not (l_full > 0.0 and np.isfinite(l_max)):
         return AUTO_BATCH_SIZE
     return int(np.clip(np.ceil(l_max / l_full), 1, AUTO_BATCH_SIZE))
@@ -140,6 +160,9 @@ class Stream:
         self.largest_gradient = None  # the adaptive solvers' unit, fixed once
         self.batch_size = None  # batch_size="auto": set by the first block
         self.settle = False  # after a converged fit: start at a settling rate
+        self.settled = False  # whether it did (record may undo it)
+        self.fitted_loss = None  # the fit's objective, when it converged
+        self.adaptive_rate = None  # the adaptive solvers' rate after a fit
         self.window = [0.0, 0, 0]  # rows * running loss, rows, calls
         self.history = []  # running loss of each closed window
         self.since_division = 0
@@ -163,7 +186,7 @@ class Stream:
         stream.n_rows = int(rows)
         if stream.conditioned:
             stream.diagonal = 1.0 / scale**2
-            stream.spread = np.maximum(stream.diagonal - l2, 0.0) * rows
+            stream.spread = np.maximum(stream.diagonal - l2, 0.0) * weight_sum
             if stream.centred:
                 stream.mean = np.asarray(center, dtype=np.float64).copy()
         return stream
@@ -189,16 +212,22 @@ class Stream:
         block = self._block_weight / max(self._block_rows, 1)
         return block / (self.weight_sum / max(self.n_rows, 1))
 
-    def add_moments(self, X, sample_weight):
+    def add_moments(self, data, unit):
         """Merge a dense block's weighted moments; return ``(center, scale)``.
 
-        ``center`` is empty without centring; ``scale`` is ones without
-        conditioning. See the module doc.
+        ``data`` is the block's data source (``sklearn_gd._data``), whose
+        weights are relative to ``unit``, the stream's mean weight (the sums
+        are computed where the rows are: on the dask workers for a dask
+        block). ``center`` is empty without centring; ``scale`` is ones
+        without conditioning. See the module doc.
         """
-        n_features = X.shape[1]
+        n_features = data.X.shape[1]
         if not self.conditioned:
             return np.zeros(0), np.ones(n_features)
-        first, second = weighted_moments(X, sample_weight)
+        sums = data.reduce(
+            lambda X, weights: np.concatenate(weighted_moments(X, weights)), sum
+        )
+        first, second = sums[:n_features] * unit, sums[n_features:] * unit
         weight = self._block_weight
         earlier = self._previous[0]
         total = earlier + weight
@@ -243,6 +272,8 @@ class Stream:
         )
         if self.smoothness <= 0.0:
             return 1.0
+        if solver in ADAPTIVE_FACTOR and self.adaptive_rate is not None:
+            return self.adaptive_rate
         if solver in ADAPTIVE_FACTOR:
             factor = ADAPTIVE_FACTOR[solver]
             if solver == "rmsprop":
@@ -264,7 +295,11 @@ class Stream:
         self, objective, n_rows, n_updates, params, center, *, tol, n_iter_no_change,
         factor,
     ):  # fmt: skip
-        """Add a call's running loss; return True when the rate should be divided.
+        """Add a call's running loss; return "divide", "restart" or None.
+
+        "divide": the rate should be divided by ``factor`` (a plateau);
+        "restart": a stream settled after a fit should return to its full
+        rate (its running loss rose above the fit's objective).
 
         ``params`` and ``center`` are kept when the window closing here is the
         best so far (the point a divergence returns to). ``factor`` is the
@@ -278,8 +313,9 @@ class Stream:
         window[0] += float(objective) * n_rows
         window[1] += n_rows
         window[2] += 1
-        if window[1] < WINDOW_ROWS or window[2] < WINDOW_CALLS:
-            return False
+        rows = max(WINDOW_ROWS, WINDOW_SHARE * self.n_rows)
+        if window[1] < rows or window[2] < WINDOW_CALLS:
+            return None
         mean = window[0] / window[1]
         self.window = [0.0, 0, 0]
         self.history.append(mean)
@@ -290,34 +326,57 @@ class Stream:
             self.reference = mean
             self.best_params = (params.copy(), np.array(center, dtype=np.float64))
         k = n_iter_no_change
+        if self.settled and len(self.history) >= max(k, 2):
+            # Every window since the fit against the fit's objective, three
+            # standard errors apart: tested after every window, a shorter or
+            # closer comparison sent streams on the fit's own data back to
+            # the full rate by chance.
+            # The settled rate itself keeps the running loss about ``tol``
+            # above the optimum (the settling factor is set so), hence 4 tol.
+            seen = np.array(self.history)
+            noise = 3.0 * seen.std(ddof=1) / np.sqrt(seen.shape[0])
+            margin = max(4.0 * (tol or 0.0) * abs(self.fitted_loss), noise)
+            if seen.mean() > self.fitted_loss + margin:
+                # The stream's rows are not the ones the fit converged on.
+                self.settled = False
+                self._new_level(0)
+                self.history = []
+                return "restart"
         if tol is None or self.since_division < k or len(self.history) < 2 * k:
-            return False
+            return None
         earlier = np.array(self.history[-2 * k : -k])
         later = np.array(self.history[-k:])
-        fall = earlier.mean() - later.mean()
-        error = np.sqrt((earlier.var(ddof=1) + later.var(ddof=1)) / k) if k > 1 else 0.0
-        if fall > max(tol * abs(earlier.mean()), NOISE_MULTIPLE * error):
-            return False
+        # A plateau is no fall at all: dividing while the loss still falls
+        # slowly under its noise stalls the stream for good, waiting at a
+        # plateau only costs time.
+        if earlier.mean() - later.mean() > tol * abs(earlier.mean()):
+            return None
         if self.level_updates < self.shortest_level:
-            return False
+            return None
         if self.shortest_level == 0:
             # The first level: how long it took to settle, the updates up to
             # its first window within noise of the plateau (the test itself
             # needs ``2 * k`` windows to see one). Settling takes a time
             # inverse to the rate, so each later level lasts at least
             # ``factor`` times as long as the one before.
-            spread = NOISE_MULTIPLE * (later.std(ddof=1) if k > 1 else 0.0)
-            settled = [
-                updates
-                for value, updates in self.level_history
-                if value <= later.mean() + spread
-            ]
-            self.shortest_level = settled[0] if settled else self.level_updates
-        self.shortest_level *= factor
+            # Judged on means of ``k`` windows, whose noise is the standard
+            # error (a single window within two standard deviations of the
+            # plateau is nearly any window).
+            values = np.array([value for value, _ in self.level_history])
+            band = NOISE_MULTIPLE * (later.std(ddof=1) / np.sqrt(k) if k > 1 else 0.0)
+            runs = np.convolve(values, np.ones(k) / k, mode="valid")
+            settled = np.flatnonzero(runs <= later.mean() + band)
+            first = settled[0] if settled.size else len(self.level_history) - 1
+            self.shortest_level = self.level_history[first][1]
+        self._new_level(self.shortest_level * factor)
+        return "divide"
+
+    def _new_level(self, shortest):
+        """Start a level of the rate that lasts at least ``shortest`` updates."""
+        self.shortest_level = shortest
         self.since_division = 0
         self.level_updates = 0
         self.level_history = []
-        return True
 
 
 class StreamTraining:
@@ -347,22 +406,26 @@ class StreamTraining:
         )
         n_features, n_outputs, dtype = X.shape[1], Y.shape[1], X.dtype
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        if getattr(self, "_stream", None) is None:
-            params = self._begin_stream(X, Y, sample_weight, l2)
-        else:
+        # Everything that can refuse the block before the stream counts it.
+        solver = self._resolve_solver(None, incremental=True)
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
             params = self._stream_params(n_features, n_outputs, dtype)
+            if stream.conditioned and sp.issparse(X):
+                raise ValueError(
+                    "partial_fit got sparse X, but this model centres and scales "
+                    "its features (learning_rate='auto' on the dense X it was "
+                    "first trained on); pass X dense (X.toarray()), or train "
+                    "with a float learning_rate from the start."
+                )
+        else:
+            params = self._begin_stream(X, Y, sample_weight, l2)
+        self.solver_ = solver
         state = self._solver_state.astype(dtype, copy=False)
         stream = self._stream
-        if stream.conditioned and sp.issparse(X):
-            raise ValueError(
-                "This stream started on dense X, whose features it centres and "
-                "scales; pass every block of the stream dense (or sparse from "
-                "the start)."
-            )
         unit = stream.add_weights(sample_weight)
         data = self._data_source(X, Y, sample_weight, rng, True, weight_unit=unit)
-        self.solver_ = self._resolve_solver(data, True)
-        center, scale = stream.add_moments(X, sample_weight)
+        center, scale = stream.add_moments(data, unit)
         self._move_centre(params, state, center, n_outputs)
         self._center, self._feature_scale = center, scale
         kernel = self._kernel(data, l2, l1, n_outputs, self.fit_intercept)
@@ -381,9 +444,8 @@ class StreamTraining:
         if stream.settle:
             # After a fit that converged: a rate whose noise keeps it there.
             stream.settle = False
-            self._rules.rate_factor = self._settling_factor(
-                data, kernel, params, initial_objective
-            )
+            self._rules.rate_factor = self._settling_factor(data, kernel, params, state)
+            stream.settled = self._rules.rate_factor < 1.0
         # Attached after the probes above, which must not count as updates.
         if self.average:
             if self._averaging is None:
@@ -449,11 +511,14 @@ class StreamTraining:
             **report,
         )
         adaptive = isinstance(self._schedule, Adaptive)
-        if stream.record(
+        change = stream.record(
             objective, data.n_rows, n_updates, params, center,
             tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             factor=self._schedule.factor if adaptive else 1.0,
-        ) and adaptive:  # fmt: skip
+        )  # fmt: skip
+        if change == "restart":
+            self._rules.rate_factor = 1.0
+        elif change == "divide" and adaptive:
             # A stream has no end to stop at: the rate stays at its floor.
             factor = self._schedule.factor
             if self._rules.rate_factor / factor >= self._schedule.min_factor:
@@ -496,6 +561,12 @@ class StreamTraining:
                 weight_sum=self._fit_weight_sum,
             )
             self._stream.settle = converged
+            self._stream.fitted_loss = self.best_loss_
+            if self._step_solver in ADAPTIVE_FACTOR:
+                # Their rate is in the coefficients' units, not tied to the
+                # data's curvature: the fit's, without its full-batch boldness.
+                bold = FULL_BATCH_BOLDNESS[self._step_solver] if self._fit_full else 1
+                self._stream.adaptive_rate = self.learning_rate_ / bold
         else:
             conditioned = self.learning_rate == "auto" and not sp.issparse(X)
             self._stream = Stream(
@@ -512,26 +583,36 @@ class StreamTraining:
             self.loss_curve_ = []
             self.lr_curve_ = []
             self._averaging = None
+        fitted_state = getattr(self, "_solver_state", None) if fitted else None
         self._solver_state = init_solver_state(params.shape[0], dtype)
+        if fitted_state is not None and self._step_solver in ADAPTIVE_FACTOR:
+            # No velocity of the fit's steps, but its second moments: a fresh
+            # adaptive solver would take steps of the full rate at its optimum.
+            self._solver_state[1] = fitted_state[1]
         self._rules = EpochRules(self.tol, self.n_iter_no_change)
         self._schedule = resolve_schedule(self._stream_schedule())
         self.validation_scores_ = None
         self.best_validation_score_ = None
         return params
 
-    def _settling_factor(self, data, kernel, params, objective):
-        """Return the rate factor at which a converged model stays within ``tol``.
+    def _settling_factor(self, data, kernel, params, state):
+        """Return the rate factor at which a converged fit stays within ``tol``.
 
-        At a constant step ``eta`` (``learning_rate_ / (1 - momentum)`` with
-        momentum) and ``b`` rows a batch, the descent settles about
-        ``eta * tr(S) / (4 b)`` above the optimum, where ``tr(S)`` is the
-        variance of one row's gradient in the descent's metric (the
-        stationary spread of SGD on a quadratic). At the optimum a fit
-        reached, that is the mean squared norm of the rows' gradients; the
-        factor brings the excess down to ``tol`` times the objective. Only
-        for sgd and nesterov, whose steps are proportional to the gradient.
+        At a constant step ``eta`` (``learning_rate_``, over ``1 - momentum``
+        where momentum sums gradients) and ``b`` rows a batch, a stochastic
+        descent settles about ``eta * tr(P S) / (4 b)`` above the optimum,
+        where ``S`` is the covariance of one row's gradient and ``P`` the
+        descent's metric (the preconditioner, divided by the root of the
+        second moments for the adaptive solvers): the stationary spread of
+        SGD on a quadratic. The factor brings that excess down to ``tol``
+        times the fit's objective. It applies only where the block agrees
+        with the fit: when the mean of the block's gradients is within twice
+        its standard error of zero. A block the fitted model does not fit
+        (new data, another distribution) starts the stream at the full rate,
+        and :meth:`Stream.record` undoes the factor when the running loss
+        rises above the fit's.
         """
-        if self._step_solver not in ("sgd", "nesterov") or self.tol is None:
+        if self.tol is None or not isinstance(data, InMemoryRows):
             return 1.0
         n_outputs = kernel.n_outputs
         n_coef = params.shape[0] - n_outputs
@@ -542,19 +623,34 @@ class StreamTraining:
             data.X, data.Y, data.sample_weight, rows, 1, np.zeros(rows.shape[0]),
             params.copy(), init_solver_state(params.shape[0], params.dtype), 0,
         )  # fmt: skip
-        slopes = np.sum(probe.table[rows] ** 2, axis=1)
-        metric = kernel.precond[:n_coef:n_outputs].astype(np.float64)
+        slopes = probe.table[rows]  # (rows, outputs): each row's weighted derivative
+        metric = kernel.precond.astype(np.float64)
+        solver = self._step_solver
+        step = self.learning_rate_
+        if solver in ("adagrad", "rmsprop", "adam"):
+            metric = metric / (np.sqrt(state[1].astype(np.float64)) + 1e-8)
+        if solver in ("sgd", "nesterov") or (solver == "rmsprop" and self.momentum):
+            step /= 1.0 - self.momentum
         X = data.X[rows]
         center = kernel.center if kernel.center.shape[0] else np.zeros(X.shape[1])
-        if sp.issparse(X):
-            norms = _Transformed(X, center, np.sqrt(metric)).squared_row_norms()
-        else:
-            norms = (np.asarray(X, dtype=np.float64) - center) ** 2 @ metric
-        norms = norms + float(kernel.precond[n_coef]) * self.fit_intercept
-        spread = float(np.mean(slopes * norms))
-        step = self.learning_rate_ / (1.0 - self.momentum)
-        if not (spread > 0.0 and step > 0.0):
+        if not sp.issparse(X):
+            X = np.asarray(X, dtype=np.float64) - center
+        elif center.any():
+            X = X.toarray() - center
+        coef_metric = metric[:n_coef].reshape(-1, n_outputs)
+        n_rows = rows.shape[0]
+        # Squared norms of the rows' gradients, and of their mean, in the metric.
+        squares = np.asarray(X.multiply(X) if sp.issparse(X) else X**2)
+        norms = squares @ coef_metric * slopes**2
+        norms = norms.sum(axis=1) + (slopes**2 * metric[n_coef:]).sum(axis=1)
+        mean_coef = np.asarray(X.T @ slopes) / n_rows
+        mean_intercept = slopes.mean(axis=0)
+        mean_norm = float(np.sum(coef_metric * mean_coef**2))
+        mean_norm += float(np.sum(metric[n_coef:] * mean_intercept**2))
+        spread = float(norms.mean()) - mean_norm
+        if not (spread > 0.0 and step > 0.0) or mean_norm > 4.0 * spread / n_rows:
             return 1.0
+        objective = self._stream.fitted_loss
         factor = 4.0 * data.batch_size * self.tol * abs(objective) / (step * spread)
         return float(np.clip(factor, self._schedule_floor(), 1.0))
 
@@ -627,7 +723,11 @@ class StreamTraining:
         stream = self._stream
         l_full, l_max = constants
         solver = self._step_solver
-        if solver in ("adagrad", "rmsprop", "adam") and stream.largest_gradient is None:
+        if (
+            solver in ADAPTIVE_FACTOR
+            and stream.largest_gradient is None
+            and stream.adaptive_rate is None
+        ):
             _, gradient_sum = data.loss_gradient(kernel, params)
             gradient = kernel.precond * kernel.gradient(
                 gradient_sum, data.n_rows, params

@@ -15,6 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
+from sklearn_gd._data import InMemoryRows
 from sklearn_gd._streaming import Stream, recentre, recentre_gradient
 from tests.convergence_problems import Problem, exact_optimum, objective
 
@@ -167,12 +168,50 @@ def test_partial_fit_after_fit_stays_at_the_fitted_optimum():
     assert model.solver_ == "sgd"
 
 
-def test_partial_fit_after_fit_on_other_data_still_learns_from_it():
+@pytest.mark.parametrize("fit_rows", [100, 1000])
+def test_partial_fit_after_fit_on_other_data_learns_the_new_data(fit_rows):
+    # Settled at the fit's optimum, the stream would not move: a block the
+    # fit does not fit starts the full rate, and a running loss above the
+    # fit's objective restores it.
     X, y = _regression(n=2000)
-    model = GDRegressor().fit(X[:1000], y[:1000])
-    before = model.score(X[1000:], y[1000:] + 1.0)
-    _stream(model, X[1000:], y[1000:] + 1.0, _blocks(1000, 100), 20)
-    assert model.score(X[1000:], y[1000:] + 1.0) > before
+    model = GDRegressor().fit(X[:fit_rows], y[:fit_rows])
+    new_X, new_y = X[1000:], y[1000:] + 1.0
+    _stream(model, new_X, new_y, _blocks(1000, 100), 10)
+    assert _gap(new_X, new_y, model) < 1e-2
+
+
+@pytest.mark.parametrize("solver", ["adam", "rmsprop", "adagrad", "nesterov"])
+def test_every_solver_stays_at_a_converged_fit(solver):
+    X, y = _regression(n=1000)
+    model = GDRegressor(solver=solver, random_state=0).fit(X, y)
+    fitted = _gap(X, y, model)
+    _stream(model, X, y, _blocks(1000, 100), 3)
+    assert _gap(X, y, model) <= fitted + model.tol
+
+
+def test_a_refused_block_leaves_the_stream_as_it_was():
+    X, y = _regression(n=300)
+    model = GDRegressor().partial_fit(X[:100], y[:100])
+    counted = (model._stream.weight_sum, model._stream.mean.copy())
+    with pytest.raises(ValueError, match="saga"):
+        model.set_params(solver="saga").partial_fit(X[100:200], y[100:200])
+    assert model._stream.weight_sum == counted[0]
+    assert_allclose(model._stream.mean, counted[1])
+
+
+def test_a_stream_of_dask_blocks_trains_where_it_trains_in_memory():
+    da = pytest.importorskip("dask.array")
+    X, y = _regression(n=600)
+    in_memory = _stream(GDRegressor(random_state=0), X, y, _blocks(600, 200), 3)
+    chunked = GDRegressor(random_state=0)
+    for _ in range(3):
+        for block in _blocks(600, 200):
+            chunked.partial_fit(
+                da.from_array(X[block], chunks=100), da.from_array(y[block], chunks=100)
+            )
+    assert np.isfinite(chunked.coef_).all()
+    assert_allclose(chunked._stream.mean, in_memory._stream.mean, atol=1e-12)
+    assert _gap(X, y, chunked) < 0.1
 
 
 def test_a_stream_that_diverges_raises_and_keeps_its_best_coefficients():
@@ -231,8 +270,12 @@ def test_running_moments_equal_those_of_all_blocks_so_far():
     weights = rng.uniform(0.1, 3.0, size=300)
     stream = Stream(3, conditioned=True, centred=True, l2=0.0)
     for block in np.array_split(np.arange(300), 7):
-        stream.add_weights(weights[block])
-        center, _ = stream.add_moments(X[block], weights[block])
+        unit = stream.add_weights(weights[block])
+        rows = InMemoryRows(
+            X[block], np.zeros((len(block), 1)), weights[block], 8, False, None,
+            True, weight_unit=unit,
+        )  # fmt: skip
+        center, _ = stream.add_moments(rows, unit)
     mean = np.average(X, axis=0, weights=weights)
     variance = np.average((X - mean) ** 2, axis=0, weights=weights)
     assert_allclose(center, mean, rtol=1e-12)
