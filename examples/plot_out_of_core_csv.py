@@ -54,14 +54,16 @@ for chunk in pd.read_csv(path, chunksize=chunk_rows):
 # penalty) against its exact optimum; a real out-of-core job would skip
 # that, since it needs the whole training set in memory.
 model = GDClassifier(random_state=0)
-X_train = scaler.transform(frame)
-exact = LogisticRegression(C=1 / (model.alpha * len(X_train)), tol=1e-10)
-exact.fit(X_train, y[:60_000])
+X_train, y_train = scaler.transform(frame), y[:60_000]
+C = 1 / (model.alpha * len(X_train))
+exact = LogisticRegression(C=C, tol=1e-10).fit(X_train, y_train)
+sign = np.where(y_train == 1, 1, -1)
 
 
 def objective(coef, intercept):
-    margin = np.where(y[:60_000] == 1, 1, -1) * (X_train @ coef.ravel() + intercept)
-    return np.mean(np.logaddexp(0, -margin)) + model.alpha / 2 * np.sum(coef**2)
+    margin = sign * (X_train @ coef.ravel() + intercept)
+    penalty = model.alpha / 2 * np.sum(coef**2)
+    return np.mean(np.logaddexp(0, -margin)) + penalty
 
 
 optimum = objective(exact.coef_, exact.intercept_)
@@ -69,28 +71,29 @@ for epoch in range(3):
     for chunk in pd.read_csv(path, chunksize=chunk_rows):
         features = scaler.transform(chunk.drop(columns="label"))
         model.partial_fit(features, chunk["label"], classes=[0, 1])
-    gap = (objective(model.coef_, model.intercept_) - optimum) / optimum
-    print(f"pass {epoch + 1}: objective {gap:.1e} above the optimum (relative)")
+    value = objective(model.coef_, model.intercept_)
+    gap = (value - optimum) / optimum
+    print(f"pass {epoch + 1}: {gap:.1e} above the optimum (relative)")
 
 test = scaler.transform(pd.DataFrame(X_test, columns=columns))
-print(
-    f"held-out accuracy: streamed {model.score(test, y_test):.3f}, "
-    f"exact {exact.score(test, y_test):.3f}"
-)
+streamed, best = model.score(test, y_test), exact.score(test, y_test)
+print(f"held-out accuracy: streamed {streamed:.3f}, exact {best:.3f}")
 
 # %%
-# The running loss of every call, and its mean over the last pass (30
-# chunks): chunks differ, so single calls scatter, but their mean falls onto
-# the exact optimum as the schedule lowers the rate at each plateau of the
-# stream.
-display = LossCurveDisplay.from_estimator({"each call": model}, log_scale=False)
+# The running loss of every call, and its mean over 30 calls (a pass):
+# chunks differ, so single calls scatter, but their mean falls onto the
+# exact optimum as the schedule lowers the rate at each plateau.
+curves = {"each call": model}
+display = LossCurveDisplay.from_estimator(curves, log_scale=False)
 display.lines_["each call"].set(alpha=0.4, linewidth=1)
+ax = display.ax_
 calls = np.arange(1, len(model.loss_curve_) + 1)
-per_pass = pd.Series(model.loss_curve_).rolling(30, min_periods=5).mean()
-display.ax_.plot(calls, per_pass, linewidth=2.5, label="mean of the last 30 calls")
-display.ax_.axhline(optimum, color="k", linestyle="--", label="exact optimum")
-display.ax_.set_xlabel("partial_fit call (one 2,000-row chunk each)")
-display.ax_.set_ylabel("running loss")
-display.ax_.legend()
+running = pd.Series(model.loss_curve_)
+per_pass = running.rolling(30, min_periods=5).mean()
+ax.plot(calls, per_pass, linewidth=2.5, label="mean of 30 calls")
+ax.axhline(optimum, color="k", linestyle="--", label="exact optimum")
+ax.set_xlabel("partial_fit call (one 2,000-row chunk each)")
+ax.set_ylabel("running loss")
+ax.legend()
 display.figure_.tight_layout()
 plt.show()

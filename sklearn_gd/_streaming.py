@@ -28,19 +28,26 @@ what a fit derives from the data set:
 * **Schedule.** The update count goes on across calls. With the
   'adaptive' schedule (the default for streams) the rate is divided when the
   running loss stops falling. The running loss is the mean, over a window
-  of at least ``WINDOW_ROWS`` rows and ``WINDOW_CALLS`` calls, of the loss
-  each batch had before its update (a progressive, held-out-like estimate).
-  The means of the last ``n_iter_no_change`` windows are compared with the
-  ``n_iter_no_change`` before them: a plateau is a fall smaller than
-  ``tol`` relative, or than twice the standard error of the difference.
-  That test alone divides too often: once a stream sits at its noise floor,
-  the gain of a lower floor is smaller than the noise, so every test
-  "plateaus" and the rate collapsed within a pass. So the levels of the
-  rate also grow geometrically, as in Epoch-GD (Hazan and Kale, 2014): the
-  first level ends at its first plateau, and each later one lasts at least
-  ``factor`` times as many updates as the one before, starting from the
-  updates the first level took to settle (its first window within noise of
-  its plateau). The rate then falls like ``1 / t``.
+  of at least ``WINDOW_ROWS`` rows, ``WINDOW_CALLS`` calls and
+  ``WINDOW_SHARE`` of the rows seen, of the loss each batch had before its
+  update (a progressive, held-out-like estimate). A plateau is when the
+  mean of the last ``n_iter_no_change`` windows is no lower (by ``tol``,
+  relative) than that of the ``n_iter_no_change`` before them. That test
+  alone divides too often: once a stream sits at its noise floor, the gain
+  of a lower floor is smaller than the noise, and the rate collapsed within
+  a pass. So the levels of the rate also grow geometrically, as in Epoch-GD
+  (Hazan and Kale, 2014): the first level ends at its first plateau, and
+  each later one lasts at least ``factor`` times as many updates as the one
+  before, starting from the updates the first level took to settle (the
+  first run of ``n_iter_no_change`` windows whose mean is within two
+  standard errors of its plateau). The rate then falls like ``1 / t``.
+* **After a fit** the stream counts the fit's rows as its first block and
+  keeps no velocity. If the fit converged and the first block agrees with
+  it (the block's mean gradient is within noise of zero), the rate starts
+  at the value whose noise keeps the model within ``tol`` of the optimum
+  (:meth:`StreamTraining._settling_factor`); a running loss above the fit's
+  objective (by ``4 tol`` and three standard errors) restores the full
+  rate, since the stream's rows are not the fit's.
 * **Divergence** is judged against the best window's running loss, and a
   stream that diverges returns to the coefficients of that window.
 
