@@ -31,45 +31,24 @@ from ._data import (
     ChunkedRows,
     EpochKernel,
     InMemoryRows,
+    check_magnitude,
     dask_features,
     is_dask_collection,
     is_memory_mapped,
     map_rows,
     validate_dask_input,
 )
-from ._kernels import largest_magnitude, weighted_moments
+from ._kernels import weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
 from ._rules import DivergenceError, EpochRules, RunningAverage, SolverTraits
 from ._schedules import SCHEDULES, Adaptive, Schedule, resolve_schedule
 from ._solvers import SOLVERS, init_solver_state
-from ._streaming import AUTO_BATCH_SIZE, StreamTraining
+from ._stream_state import AUTO_BATCH_SIZE
+from ._streaming import StreamTraining
 
 __all__ = ["BaseGD", "DivergenceError"]
-
-
-def _check_magnitude(values, name, what, scaler):
-    """Raise a ValueError when sums of squares of ``values`` would overflow.
-
-    The descent sums squared values (gradients, the automatic learning rate's
-    statistics) over rows and features in the data's own precision; values
-    within a factor of ``sqrt(n)`` of the square root of the largest float
-    overflow there, however finite they are themselves.
-    """
-    data = values.data if sp.issparse(values) else values
-    if data.size == 0:
-        return
-    dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float64
-    largest = largest_magnitude(np.ravel(np.asarray(data, dtype=dtype)))
-    limit = np.sqrt(float(np.finfo(dtype).max) / max(values.size, 1))
-    if largest > limit:
-        raise ValueError(
-            f"{name} has values as large as {largest:.3g}: gradient descent sums "
-            f"their squares, which overflow {np.dtype(dtype).name} beyond about "
-            f"{limit:.3g} for data of this size. Scale the {what} first, e.g. "
-            f"with {scaler}."
-        )
 
 
 class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
@@ -248,9 +227,9 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         )
         if sp.issparse(X):
             X.sort_indices()
-        _check_magnitude(X, "X", "features", "StandardScaler or MaxAbsScaler")
+        check_magnitude(X, "X", "features", "StandardScaler or MaxAbsScaler")
         if not LOSSES[self.loss].is_classification:
-            _check_magnitude(np.asarray(y), "y", "targets", "StandardScaler")
+            check_magnitude(np.asarray(y), "y", "targets", "StandardScaler")
         return X, y, sample_weight
 
     def _resolve_solver(self, data, incremental):

@@ -28,6 +28,7 @@ from sklearn.utils.validation import _check_sample_weight, _check_y, validate_da
 from ._kernels import (
     _fold_into_average,
     block_order,
+    largest_magnitude,
     run_epoch_csr,
     run_epoch_dense,
 )
@@ -60,6 +61,29 @@ def is_memory_mapped(X):
             return True
         X = getattr(X, "base", None)
     return False
+
+
+def check_magnitude(values, name, what, scaler):
+    """Raise a ValueError when sums of squares of ``values`` would overflow.
+
+    The descent sums squared values (gradients, the automatic learning rate's
+    statistics) over rows and features in the data's own precision; values
+    within a factor of ``sqrt(n)`` of the square root of the largest float
+    overflow there, however finite they are themselves.
+    """
+    data = values.data if sp.issparse(values) else values
+    if data.size == 0:
+        return
+    dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float64
+    largest = largest_magnitude(np.ravel(np.asarray(data, dtype=dtype)))
+    limit = np.sqrt(float(np.finfo(dtype).max) / max(values.size, 1))
+    if largest > limit:
+        raise ValueError(
+            f"{name} has values as large as {largest:.3g}: gradient descent sums "
+            f"their squares, which overflow {np.dtype(dtype).name} beyond about "
+            f"{limit:.3g} for data of this size. Scale the {what} first, e.g. "
+            f"with {scaler}."
+        )
 
 
 class EpochKernel:

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd._data import InMemoryRows
-from sklearn_gd._streaming import Stream, recentre, recentre_gradient
+from sklearn_gd._stream_state import Stream, recentre, recentre_gradient
 from tests.convergence_problems import Problem, exact_optimum, objective
 
 
