@@ -7,20 +7,24 @@ schedule, on numba-compiled kernels. :func:`minimize` runs the same solvers
 and schedules on any differentiable function and records the path.
 """
 
-from ._classifier import GDClassifier
-from ._minimize import minimize
-from ._regressor import GDRegressor
-from ._rules import DivergenceError
-from ._schedules import (
-    Adaptive,
-    Constant,
-    Cosine,
-    Exponential,
-    InvScaling,
-    Schedule,
-    Step,
-    WarmRestarts,
-)
+from ._cache import kernel_cache
+
+# The kernels compile (or load from their cache) as these modules import.
+with kernel_cache(__path__[0]):
+    from ._classifier import GDClassifier
+    from ._minimize import minimize
+    from ._regressor import GDRegressor
+    from ._rules import DivergenceError
+    from ._schedules import (
+        Adaptive,
+        Constant,
+        Cosine,
+        Exponential,
+        InvScaling,
+        Schedule,
+        Step,
+        WarmRestarts,
+    )
 
 __version__ = "0.1.0.dev0"
 
