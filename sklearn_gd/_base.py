@@ -87,7 +87,11 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
         "epsilon": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -225,8 +229,8 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             ensure_non_negative=True,
             allow_all_zero_weights=True,
         )
-        if sp.issparse(X):
-            X.sort_indices()
+        if sp.issparse(X) and not X.has_sorted_indices:
+            X = X.sorted_indices()  # a copy: fit never modifies its input
         check_magnitude(X, "X", "features", "StandardScaler or MaxAbsScaler")
         if not LOSSES[self.loss].is_classification:
             check_magnitude(np.asarray(y), "y", "targets", "StandardScaler")

@@ -1,5 +1,7 @@
 """minimize: the estimators' solvers and schedules on any differentiable function."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.optimize import OptimizeResult, approx_fprime
 
@@ -11,6 +13,39 @@ def _norm(gradient):
     """Return the Euclidean norm, inf rather than a warning when it overflows."""
     with np.errstate(over="ignore"):
         return float(np.linalg.norm(gradient))
+
+
+def _check_real(name, value, *, low, high=None, low_open=False):
+    """Raise a ValueError unless ``value`` is a real number in its range.
+
+    numpy scalars count (``np.float32(0.1)``); booleans do not.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a real number; got {value!r}.")
+    below = value <= low if low_open else value < low
+    if below or (high is not None and value >= high) or not np.isfinite(value):
+        upper = f" and < {high}" if high is not None else ""
+        lower = f"> {low}" if low_open else f">= {low}"
+        raise ValueError(f"{name} must be {lower}{upper}; got {value!r}.")
+
+
+def _check_integer(name, value):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+
+
+def _checked_gradient(gradient, n):
+    """Return ``gradient`` as a float64 vector of ``n`` values, or raise."""
+    gradient = np.asarray(gradient, dtype=np.float64)
+    if gradient.size != n or (gradient.ndim > 1 and gradient.squeeze().ndim > 1):
+        raise ValueError(
+            f"The gradient must have one value per coordinate of x0 ({n}); got an "
+            f"array of shape {gradient.shape}. Check jac (or the gradient fun "
+            "returns with jac=True)."
+        )
+    return gradient.reshape(n)
 
 
 def _gradient_function(fun, jac, args):
@@ -125,25 +160,34 @@ def minimize(
     >>> round(float(result.x[0]), 6), result.success
     (1.0, True)
     """
+    if not callable(fun):
+        raise ValueError(f"fun must be callable, fun(x, *args) -> float; got {fun!r}.")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {sorted(SOLVERS)}; got {solver!r}.")
-    if not (isinstance(learning_rate, int | float) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a number > 0; got {learning_rate!r}.")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1); got {momentum!r}.")
-    if not 0 <= beta_2 < 1:
-        raise ValueError(f"beta_2 must be in [0, 1); got {beta_2!r}.")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}.")
+    _check_real("learning_rate", learning_rate, low=0.0, low_open=True)
+    _check_real("momentum", momentum, low=0.0, high=1.0)
+    _check_real("beta_2", beta_2, low=0.0, high=1.0)
+    _check_real("tol", tol, low=0.0)
+    _check_integer("max_iter", max_iter)
+    _check_integer("n_iter_no_change", n_iter_no_change)
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable or None; got {callback!r}.")
     schedule = resolve_schedule(schedule)
     x = np.array(x0, dtype=np.float64).ravel()
+    if x.shape[0] == 0:
+        raise ValueError("x0 must have at least one coordinate; got an empty array.")
     evaluations = [0]
 
     def counted(z, *extra):
         evaluations[0] += 1
         return fun(z, *extra)
 
-    value_and_gradient = _gradient_function(counted, jac, args)
+    unchecked = _gradient_function(counted, jac, args)
+
+    def value_and_gradient(z):
+        value, gradient = unchecked(z)
+        return value, _checked_gradient(gradient, z.shape[0])
+
     state = init_solver_state(x.shape[0], np.float64)
     unit = np.ones(x.shape[0])  # no preconditioner: the textbook update
     value, gradient = value_and_gradient(x.copy())

@@ -355,6 +355,11 @@ SCHEDULES = {
 def resolve_schedule(schedule):
     """Return a validated :class:`Schedule` for a name, a Schedule or a callable."""
     if isinstance(schedule, str):
+        if schedule not in SCHEDULES:
+            raise ValueError(
+                f"schedule must be one of {sorted(SCHEDULES)}, a Schedule object or "
+                f"a callable; got {schedule!r}."
+            )
         resolved = SCHEDULES[schedule]()
     elif isinstance(schedule, Schedule):
         resolved = schedule

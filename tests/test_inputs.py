@@ -1,0 +1,129 @@
+"""Bad input gets a ValueError that names it; fit never modifies its input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+
+from sklearn_gd import GDClassifier, GDRegressor, minimize
+
+
+def _square(x):
+    return float(x @ x)
+
+
+def _double(x):
+    return 2 * x
+
+
+# -- minimize ---------------------------------------------------------------------
+
+
+def test_minimize_refuses_a_gradient_of_the_wrong_length():
+    # It used to step the coordinates the gradient covered and silently
+    # leave the others where they were.
+    with pytest.raises(ValueError, match=r"one value per coordinate of x0 \(2\)"):
+        minimize(_square, [1.0, 2.0], jac=lambda x: 2 * x[:1])
+    with pytest.raises(ValueError, match="one value per coordinate"):
+        minimize(lambda x: (_square(x), 2 * x[:1]), [1.0, 2.0], jac=True)
+
+
+def test_minimize_accepts_a_scalar_gradient_in_one_dimension():
+    result = minimize(_square, 3.0, jac=lambda x: 2 * x[0], learning_rate=0.1)
+    assert abs(result.x[0]) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"learning_rate": True}, "learning_rate"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"learning_rate": "fast"}, "learning_rate"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"beta_2": -0.1}, "beta_2"),
+        ({"tol": -1.0}, "tol"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"max_iter": 2.5}, "max_iter"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"schedule": "nope"}, "schedule"),
+        ({"solver": "lbfgs"}, "solver"),
+        ({"callback": "print"}, "callback"),
+        ({"jac": "2-point"}, "jac"),
+    ],
+)
+def test_minimize_names_the_bad_parameter(kwargs, name):
+    kwargs = {"jac": _double, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        minimize(_square, [1.0, 2.0], **kwargs)
+
+
+def test_minimize_names_a_fun_that_cannot_be_called():
+    with pytest.raises(ValueError, match="fun must be callable"):
+        minimize("x ** 2", [1.0])
+
+
+def test_minimize_takes_numpy_scalars_for_numbers():
+    result = minimize(
+        _square, [1.0, 2.0], jac=_double, learning_rate=np.float32(0.1),
+        momentum=np.float64(0.5), max_iter=np.int64(500),
+    )  # fmt: skip
+    assert result.success
+
+
+# -- the estimators ---------------------------------------------------------------
+
+
+def test_n_jobs_zero_is_refused_before_joblib_sees_it():
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20.0)
+    with pytest.raises(ValueError, match="n_jobs"):
+        GDRegressor(n_jobs=0).fit(X, y)
+
+
+def _unsorted_csr(rng):
+    dense = rng.normal(size=(40, 6)) * (rng.random((40, 6)) < 0.5)
+    X = sp.csr_matrix(dense)
+    for row in range(X.shape[0]):  # reverse each row's indices: still valid CSR
+        start, stop = X.indptr[row], X.indptr[row + 1]
+        X.indices[start:stop] = X.indices[start:stop][::-1].copy()
+        X.data[start:stop] = X.data[start:stop][::-1].copy()
+    X.has_sorted_indices = False
+    return X
+
+
+@pytest.mark.parametrize("kind", ["dense", "float32", "csr", "dataframe"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_fit_never_modifies_its_input(kind, method, Estimator):
+    rng = np.random.default_rng(0)
+    if kind == "csr":
+        X = _unsorted_csr(rng)
+    else:
+        X = rng.normal(size=(40, 6)).astype(np.float32 if kind == "float32" else float)
+        if kind == "dataframe":
+            X = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    y = (
+        rng.integers(0, 2, size=40)
+        if Estimator is GDClassifier
+        else rng.normal(size=40)
+    )
+    weights = rng.uniform(0.5, 2.0, size=40)
+    copies = (
+        X.copy(), y.copy(), weights.copy(),
+        (X.indices.copy(), X.data.copy()) if kind == "csr" else None,
+    )  # fmt: skip
+    extra = (
+        {"classes": [0, 1]} if method == "partial_fit" and y.dtype.kind == "i" else {}
+    )
+    getattr(Estimator(max_iter=5, tol=None), method)(
+        X, y, sample_weight=weights, **extra
+    )
+    if kind == "csr":
+        assert_array_equal(X.indices, copies[3][0])
+        assert_array_equal(X.data, copies[3][1])
+    elif kind == "dataframe":
+        pd.testing.assert_frame_equal(X, copies[0])
+    else:
+        assert_array_equal(X, copies[0])
+    assert_array_equal(y, copies[1])
+    assert_array_equal(weights, copies[2])
