@@ -291,14 +291,75 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
     # of X itself.
 
     def _pack(self, n_features, n_outputs, dtype):
+        """Return the flat parameters of ``coef_`` and ``intercept_``."""
+        return self._params_of(
+            self._dense_coef(), self.intercept_, n_features, n_outputs, dtype
+        )
+
+    def _params_of(self, coef, intercept, n_features, n_outputs, dtype):
+        """Return the flat parameters of public coefficients and intercepts."""
         params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
-        coef = np.asarray(self.coef_, dtype=dtype).reshape(n_outputs, n_features)
+        coef = np.asarray(coef, dtype=dtype).reshape(n_outputs, n_features)
         params[: n_features * n_outputs] = coef.T.ravel()
-        intercept = np.asarray(self.intercept_, dtype=np.float64).ravel()
+        intercept = np.broadcast_to(
+            np.asarray(intercept, dtype=np.float64).ravel(), (n_outputs,)
+        )
         if self._center.shape[0]:
             intercept = intercept + coef @ self._center
         params[n_features * n_outputs :] = intercept
         return params
+
+    def _dense_coef(self):
+        """Return ``coef_`` as an array, also after :meth:`sparsify`."""
+        return self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+
+    def sparsify(self):
+        """Store ``coef_`` as a scipy.sparse CSR matrix.
+
+        Worth it when most coefficients are zero (an L1 penalty), as
+        ``SGDClassifier.sparsify``. Predictions are unchanged, and a later
+        ``fit`` or ``partial_fit`` continues from the coefficients.
+
+        Returns
+        -------
+        self : estimator
+            The estimator, with a sparse ``coef_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_gd import GDRegressor
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = GDRegressor(penalty="l1", alpha=1.0).fit(X, y).sparsify()
+        >>> model.coef_.format, model.coef_.nnz < X.shape[1]
+        ('csr', True)
+        """
+        check_is_fitted(self)
+        if not sp.issparse(self.coef_):
+            self.coef_ = sp.csr_matrix(np.atleast_2d(self.coef_))
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a numpy array again (the default).
+
+        Returns
+        -------
+        self : estimator
+            The estimator, with a dense ``coef_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_gd import GDRegressor
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> model = GDRegressor().fit(X, y).sparsify().densify()
+        >>> type(model.coef_).__name__, model.coef_.shape
+        ('ndarray', (10,))
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            self.coef_ = self._shape_coef(self.coef_.toarray())
+        return self
 
     def _public_coefficients(self, params, n_features, n_outputs):
         """Return ``(coef_, intercept_)`` of X itself from the flat ``params``."""
@@ -403,21 +464,26 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
     # -- fit / partial_fit ----------------------------------------------------------
 
-    def _starting_point(self, data, Y, sample_weight):
+    def _starting_point(self, data, Y, sample_weight, init=None):
         """Return ``(params, state)`` to start from; reset the training record.
 
-        ``warm_start`` keeps the coefficients only; a fresh fit starts from
-        zero coefficients and the best intercept for them. A ``partial_fit``
-        stream ends here (``sklearn_gd._streaming``).
+        ``init`` is ``(coef_init, intercept_init)`` given to ``fit``: they win.
+        Else ``warm_start`` keeps the coefficients only; a fresh fit starts
+        from zero coefficients and the best intercept for them. A
+        ``partial_fit`` stream ends here (``sklearn_gd._streaming``).
         """
         n_features, n_outputs, dtype = data.X.shape[1], Y.shape[1], data.X.dtype
-        reuse_coef = self.warm_start and hasattr(self, "coef_")
-        if reuse_coef and np.size(self.coef_) != n_features * n_outputs:
+        coef_init, intercept_init = init if init is not None else (None, None)
+        reuse_coef = self.warm_start and hasattr(self, "coef_") and coef_init is None
+        if reuse_coef and np.size(self._dense_coef()) != n_features * n_outputs:
             raise ValueError(
-                f"The fitted coef_ has {np.size(self.coef_)} values but X has "
-                f"{n_features} features and the targets {n_outputs} outputs; set "
-                "warm_start=False to fit from scratch."
+                f"The fitted coef_ has {np.size(self._dense_coef())} values but X "
+                f"has {n_features} features and the targets {n_outputs} outputs; "
+                "set warm_start=False to fit from scratch."
             )
+        coef_init, intercept_init = self._check_init(
+            coef_init, intercept_init, n_features, n_outputs
+        )
         self._center, self._feature_scale = self._conditioning(data)
         self._fit_rows, self._fit_weight_sum = data.n_rows, data.weight_sum
         self._fit_full = data.full_batch
@@ -425,11 +491,13 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         if reuse_coef:
             params = self._pack(n_features, n_outputs, dtype)
         else:
-            params = np.zeros(n_features * n_outputs + n_outputs, dtype=dtype)
-            if self.fit_intercept:
-                params[n_features * n_outputs :] = self._initial_intercept(
-                    Y, sample_weight
-                )
+            coef = np.zeros((n_outputs, n_features)) if coef_init is None else coef_init
+            intercept = np.zeros(n_outputs)
+            if intercept_init is not None:
+                intercept = intercept_init
+            elif self.fit_intercept and coef_init is None:
+                intercept = self._initial_intercept(Y, sample_weight)
+            params = self._params_of(coef, intercept, n_features, n_outputs, dtype)
         self._solver_state = init_solver_state(params.shape[0], dtype)
         self.t_ = 0
         self.n_iter_ = 0
@@ -439,6 +507,34 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self._averaging = None  # a RunningAverage while ``average`` is set
         self._schedule = resolve_schedule(self._schedule_choice(data))
         return params, self._solver_state
+
+    def _check_init(self, coef_init, intercept_init, n_features, n_outputs):
+        """Return ``coef_init`` of shape (outputs, features) and ``intercept_init``."""
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=np.float64)
+            if coef_init.size != n_features * n_outputs or coef_init.ndim > 2:
+                raise ValueError(
+                    f"coef_init has shape {coef_init.shape}, but this fit needs "
+                    f"{n_outputs} x {n_features} coefficients (the shape of coef_)."
+                )
+            coef_init = coef_init.reshape(n_outputs, n_features)
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64).ravel()
+            if intercept_init.shape[0] != n_outputs:
+                raise ValueError(
+                    f"intercept_init has {intercept_init.shape[0]} values, but this "
+                    f"fit needs {n_outputs} (the shape of intercept_)."
+                )
+            if not self.fit_intercept and np.any(intercept_init):
+                raise ValueError(
+                    "intercept_init is given but fit_intercept=False; drop it or "
+                    "set fit_intercept=True."
+                )
+        given = {"coef_init": coef_init, "intercept_init": intercept_init}
+        for name, value in given.items():
+            if value is not None and not np.all(np.isfinite(value)):
+                raise ValueError(f"{name} has NaN or infinite values.")
+        return coef_init, intercept_init
 
     def _schedule_choice(self, data):
         """Return the schedule to resolve: ``"auto"`` depends on the batch size.
@@ -578,8 +674,11 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             )
         return Y, sample_weight, validation
 
-    def _fit(self, X, y, sample_weight):
-        """Run the epoch loop of ``fit`` (``partial_fit``: ``_streaming``)."""
+    def _fit(self, X, y, sample_weight, init=None):
+        """Run the epoch loop of ``fit`` (``partial_fit``: ``_streaming``).
+
+        ``init``: ``(coef_init, intercept_init)`` given to ``fit``.
+        """
         n_epochs = self.max_iter
         callbacks = self._init_callback_context(max_subtasks=n_epochs)
         report = dict(
@@ -600,7 +699,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
         data = self._data_source(X, Y, sample_weight, rng, incremental=False)
         self.solver_ = self._resolve_solver(data, incremental=False)
-        params, state = self._starting_point(data, Y, sample_weight)
+        params, state = self._starting_point(data, Y, sample_weight, init)
         l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         exact_intercept = self._exact_intercept()
         if exact_intercept:

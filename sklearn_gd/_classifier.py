@@ -156,7 +156,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the coefficients by gradient descent.
 
         Parameters
@@ -165,6 +165,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
             Training data; float32 input is trained and returned in float32.
         y : array-like of shape (n_samples,)
             Class labels, of any type.
+        coef_init : array-like of shape (n_classes, n_features), default=None
+            The coefficients to start from, in the shape of ``coef_``
+            (``(1, n_features)`` or ``(n_features,)`` for two classes); they
+            take precedence over ``warm_start``.
+        intercept_init : array-like of shape (1,) or (n_classes,), default=None
+            The intercepts to start from. By default the best intercepts for
+            zero coefficients (without ``coef_init``), else zero.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of k counts as k copies of the row.
 
@@ -186,7 +193,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             )
         self.classes_ = classes
         self._check_two_classes()
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, init=(coef_init, intercept_init))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -299,7 +306,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self._decision_validated(X)
 
     def _decision_validated(self, X):
-        scores = safe_sparse_dot(X, self.coef_.T.astype(X.dtype, copy=False))
+        coef = self._dense_coef()
+        scores = safe_sparse_dot(X, coef.T.astype(X.dtype, copy=False))
         scores = scores + self.intercept_.astype(X.dtype, copy=False)
         return scores.ravel() if scores.shape[1] == 1 else scores
 

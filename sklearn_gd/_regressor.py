@@ -125,7 +125,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the coefficients by gradient descent.
 
         Parameters
@@ -134,6 +134,13 @@ class GDRegressor(RegressorMixin, BaseGD):
             Training data; float32 input is trained and returned in float32.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        coef_init : array-like of shape (n_targets, n_features), default=None
+            The coefficients to start from, in the shape of ``coef_``
+            (``(n_features,)`` for one target); they take precedence over
+            ``warm_start``.
+        intercept_init : array-like of shape (n_targets,), default=None
+            The intercepts to start from. By default the best intercepts for
+            zero coefficients (without ``coef_init``), else zero.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of k counts as k copies of the row.
 
@@ -147,7 +154,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             X, y, sample_weight, reset=reset, multi_output=True
         )
         self._y_ndim = np.ndim(y)
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, init=(coef_init, intercept_init))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -184,13 +191,13 @@ class GDRegressor(RegressorMixin, BaseGD):
         if first_call:
             self._y_ndim = np.ndim(y)
         elif np.ndim(y) != self._y_ndim or (
-            np.ndim(y) == 2 and y.shape[1] != np.shape(self.coef_)[0]
+            np.ndim(y) == 2 and y.shape[1] != np.shape(self._dense_coef())[0]
         ):
             raise ValueError(
                 f"y has shape {np.shape(y)} but the model was fitted on "
                 f"{self._y_ndim}-dimensional targets with "
-                f"{np.atleast_2d(self.coef_).shape[0]} outputs; pass targets of the "
-                "same shape to every partial_fit call."
+                f"{np.atleast_2d(self._dense_coef()).shape[0]} outputs; pass "
+                "targets of the same shape to every partial_fit call."
             )
         return self._partial_fit(X, y, sample_weight)
 
@@ -218,7 +225,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._predict_validated(X)
 
     def _predict_validated(self, X):
-        coef = np.atleast_2d(self.coef_)
+        coef = np.atleast_2d(self._dense_coef())
         predictions = safe_sparse_dot(X, coef.T.astype(X.dtype, copy=False))
         predictions = predictions + self.intercept_.astype(X.dtype, copy=False)
         if self._y_ndim == 1:

@@ -319,9 +319,9 @@ class StreamTraining:
 
     def _stream_params(self, n_features, n_outputs, dtype):
         """Return the flat coefficients the next block descends from."""
-        if np.size(self.coef_) != n_features * n_outputs:
+        if np.size(self._dense_coef()) != n_features * n_outputs:
             raise ValueError(
-                f"The fitted coef_ has {np.size(self.coef_)} values but X has "
+                f"The fitted coef_ has {np.size(self._dense_coef())} values but X has "
                 f"{n_features} features and the targets {n_outputs} outputs; pass "
                 "blocks with the same columns and targets to every call."
             )

@@ -127,3 +127,106 @@ def test_fit_never_modifies_its_input(kind, method, Estimator):
         assert_array_equal(X, copies[0])
     assert_array_equal(y, copies[1])
     assert_array_equal(weights, copies[2])
+
+
+# -- coef_init, intercept_init, sparsify, densify ---------------------------------
+
+
+def _diabetes():
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_coef_init_starts_where_warm_start_would():
+    X, y = _diabetes()
+    first = GDRegressor(max_iter=5, tol=None).fit(X, y)
+    warm = GDRegressor(max_iter=5, tol=None, warm_start=True).fit(X, y)
+    warm.set_params(max_iter=3).fit(X, y)
+    given = GDRegressor(max_iter=3, tol=None).fit(
+        X, y, coef_init=first.coef_, intercept_init=first.intercept_
+    )
+    np.testing.assert_allclose(given.coef_, warm.coef_, rtol=1e-12)
+    np.testing.assert_allclose(given.intercept_, warm.intercept_, rtol=1e-12)
+
+
+def test_coef_init_at_the_optimum_stays_there():
+    from sklearn.linear_model import Ridge
+
+    X, y = _diabetes()
+    ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+    model = GDRegressor(solver="sgd", max_iter=2, tol=None).fit(
+        X, y, coef_init=ridge.coef_, intercept_init=[ridge.intercept_]
+    )
+    np.testing.assert_allclose(model.coef_, ridge.coef_, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("coef_init", "intercept_init", "match"),
+    [
+        (np.zeros(3), None, "coef_init has shape"),
+        (np.zeros((2, 10)), None, "coef_init has shape"),
+        (None, [0.0, 1.0], "intercept_init has 2 values"),
+        (np.full(10, np.nan), None, "coef_init has NaN"),
+    ],
+)
+def test_init_of_the_wrong_shape_is_refused(coef_init, intercept_init, match):
+    X, y = _diabetes()
+    with pytest.raises(ValueError, match=match):
+        GDRegressor().fit(X, y, coef_init=coef_init, intercept_init=intercept_init)
+
+
+def test_classifier_takes_coef_init_per_class():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    fitted = GDClassifier().fit(X, y)
+    again = GDClassifier(max_iter=1, tol=None).fit(
+        X, y, coef_init=fitted.coef_, intercept_init=fitted.intercept_
+    )
+    assert again.score(X, y) == fitted.score(X, y)
+    with pytest.raises(ValueError, match="coef_init"):
+        GDClassifier().fit(X, y, coef_init=np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
+def test_sparsify_keeps_predictions_and_densify_restores_the_array(Estimator):
+    X, y = _diabetes()
+    if Estimator is GDClassifier:
+        y = (y > np.median(y)).astype(int)
+    model = Estimator(penalty="l1", alpha=0.5).fit(X, y)
+    dense_coef, predictions = model.coef_.copy(), model.predict(X)
+    model.sparsify()
+    assert sp.issparse(model.coef_)
+    assert model.coef_.nnz == np.count_nonzero(dense_coef)
+    assert_array_equal(model.predict(X), predictions)
+    if Estimator is GDRegressor:
+        np.testing.assert_allclose(model.predict(sp.csr_matrix(X)), predictions)
+    model.densify()
+    assert isinstance(model.coef_, np.ndarray)
+    assert_array_equal(model.coef_, dense_coef)
+    model.sparsify().partial_fit(X[:50], y[:50])  # training continues from it
+    assert model.coef_.shape == dense_coef.shape
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_fitted_attributes_exist_in_every_configuration(early_stopping, method):
+    # None where an attribute does not apply, as MLPRegressor does.
+    X, y = _diabetes()
+    if early_stopping and method == "partial_fit":
+        return  # refused (test_streaming)
+    model = getattr(GDRegressor(early_stopping=early_stopping), method)(X, y)
+    for name in (
+        "coef_", "intercept_", "n_iter_", "t_", "loss_curve_", "lr_curve_",
+        "learning_rate_", "best_loss_", "gap_estimate_", "solver_",
+        "validation_scores_", "best_validation_score_", "n_features_in_",
+    ):  # fmt: skip
+        assert hasattr(model, name), name
+    assert (model.validation_scores_ is None) == (not early_stopping)
+    assert (model.best_validation_score_ is None) == (not early_stopping)
+    assert (model.best_loss_ is None) == early_stopping
+    if model.best_loss_ is not None:
+        assert np.isfinite(model.best_loss_)
