@@ -17,7 +17,8 @@ def _axes(ax):
             "Plotting needs matplotlib: pip install 'sklearn-gd[plot]'."
         ) from error
     if ax is None:
-        _, ax = plt.subplots()
+        # Constrained layout keeps tick labels and axis labels inside the figure.
+        _, ax = plt.subplots(layout="constrained")
     return ax
 
 
@@ -87,7 +88,7 @@ class LossCurveDisplay:
         if isinstance(estimator, dict):
             named = dict(estimator)
         elif isinstance(estimator, list | tuple):
-            named = {f"{i}: {_name(e)}": e for i, e in enumerate(estimator)}
+            named = dict(zip(_distinct_labels(estimator), estimator, strict=True))
         else:
             named = {_name(estimator): estimator}
         curves, validation = {}, {}
@@ -118,7 +119,11 @@ class LossCurveDisplay:
         for label, curve in self.curves.items():
             epochs = np.arange(1, len(curve) + 1)
             (self.lines_[label],) = ax.plot(epochs, curve, label=label)
-        if log_scale and all(np.all(c > 0) for c in self.curves.values()):
+        values = np.concatenate([np.ravel(c) for c in self.curves.values()])
+        values = values[np.isfinite(values)]
+        # Below a factor of 10 a log axis has no labelled tick in between.
+        spans = values.size and values.min() > 0 and values.max() / values.min() >= 10
+        if log_scale and spans:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("training objective")
@@ -206,7 +211,7 @@ class DescentPathDisplay:
         return cls(fun, paths).plot(ax=ax, margin=margin)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, ax=None, margin=0.25):
+    def from_estimator(cls, estimator, X, y, *, label=None, ax=None, margin=0.25):
         """Draw a two-coefficient model's coefficients over its objective.
 
         The estimator is refitted epoch by epoch with ``warm_start`` on a
@@ -221,6 +226,8 @@ class DescentPathDisplay:
             Training data.
         y : array-like of shape (n_samples,)
             Targets.
+        label : str, default=None
+            Label of the path; the estimator and its solver by default.
         ax : matplotlib Axes, default=None
             Axes to draw on.
         margin : float, default=0.25
@@ -232,9 +239,24 @@ class DescentPathDisplay:
         """
         from sklearn.base import clone
 
+        if getattr(estimator, "_estimator_type", None) != "regressor" and not (
+            hasattr(estimator, "__sklearn_tags__")
+            and estimator.__sklearn_tags__().estimator_type == "regressor"
+        ):
+            raise ValueError(
+                "DescentPathDisplay.from_estimator draws GDRegressor's squared-error "
+                f"objective; got {type(estimator).__name__}. For another objective "
+                "draw a minimize result with from_result."
+            )
         X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float)
-        if X.shape[1] != 2 or estimator.fit_intercept:
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                "DescentPathDisplay.from_estimator needs numeric targets y; got "
+                f"values of dtype {y.dtype}."
+            )
+        y = y.astype(float)
+        if X.ndim != 2 or X.shape[1] != 2 or estimator.fit_intercept:
             raise ValueError(
                 "DescentPathDisplay.from_estimator needs two features and "
                 "fit_intercept=False, so that the coefficients span the plane."
@@ -251,9 +273,8 @@ class DescentPathDisplay:
         def objective(w):
             return 0.5 * np.mean((y - X @ w) ** 2) + 0.5 * alpha * w @ w
 
-        return cls(objective, {_name(estimator): np.array(path)}).plot(
-            ax=ax, margin=margin
-        )
+        label = _name(estimator) if label is None else label
+        return cls(objective, {label: np.array(path)}).plot(ax=ax, margin=margin)
 
     def plot(self, *, ax=None, margin=0.25, levels=30):
         """Draw the function and the paths; returns the display.
@@ -323,7 +344,33 @@ class DescentPathDisplay:
 
 
 def _final_step(model):
+    """Return the GD estimator inside a search (its best) or a pipeline."""
+    if hasattr(model, "estimator") and hasattr(model, "cv"):  # a search
+        if not hasattr(model, "best_estimator_"):
+            raise ValueError(
+                f"{type(model).__name__} has no best_estimator_ to draw: fit it "
+                "first, with refit=True (the default)."
+            )
+        model = model.best_estimator_
     return model[-1] if hasattr(model, "steps") else model
+
+
+def _distinct_labels(models):
+    """Label each model by the parameters in which it differs from the others."""
+    finals = [_final_step(model) for model in models]
+    params = [final.get_params(deep=False) for final in finals]
+    differing = [
+        key
+        for key in params[0]
+        if any(key not in p or repr(p[key]) != repr(params[0][key]) for p in params)
+    ]
+    labels = []
+    for index, (final, values) in enumerate(zip(finals, params, strict=True)):
+        shown = ", ".join(f"{key}={values[key]!r}" for key in differing[:3])
+        labels.append(shown or f"{index}: {_name(final)}")
+    if len(set(labels)) < len(labels):
+        labels = [f"{index}: {label}" for index, label in enumerate(labels)]
+    return labels
 
 
 def _name(model):
