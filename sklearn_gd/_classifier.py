@@ -33,12 +33,15 @@ def _gives_probabilities(estimator):
 class GDClassifier(ClassifierMixin, BaseGD):
     """Linear classifier fitted by gradient descent.
 
-    Minimises ``(1 / sum(s)) * sum_i s_i * L(y_i, x_i @ W + b) + alpha * R(W)``,
-    scikit-learn's ``SGDClassifier`` objective, with any of the solvers, batch
-    sizes and learning-rate schedules. Two classes fit one coefficient row.
-    With more classes, ``loss='log_loss'`` is the multinomial (softmax)
-    cross-entropy trained jointly; the margin losses are one-vs-rest, all
-    classes trained in the same pass over the data.
+    Minimises ``(1 / sum(s)) * sum_i s_i * L(y_i, x_i @ W + b) + alpha * R(W)``
+    with any of the solvers, batch sizes and learning-rate schedules. Two
+    classes fit one coefficient row, on the objective of ``SGDClassifier``
+    (with unit weights; weights here are divided by their sum). With more
+    classes, ``loss='log_loss'`` is the multinomial (softmax) cross-entropy
+    trained jointly, the objective of ``LogisticRegression``, not
+    ``SGDClassifier``'s one-vs-rest; the margin losses are one-vs-rest, all
+    classes trained in the same pass over the data. See the
+    :ref:`user guide <objective>`.
 
     Parameters
     ----------

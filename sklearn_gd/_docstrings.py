@@ -24,49 +24,34 @@ fit_intercept : bool, default=True
 
 solver : {'auto', 'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'saga'}, \
 default='auto'
-    The update rule (see the user guide for the formulas): 'sgd' is heavy-ball
-    momentum (``momentum=0`` is plain gradient descent), 'nesterov' is
-    Nesterov's accelerated gradient, 'adagrad', 'rmsprop' and 'adam' scale each
-    coordinate by its gradient history, 'saga' keeps each row's last loss
-    derivative and corrects every mini-batch gradient with them, which
-    removes the noise floor (one float a row and output; ``fit`` on data in
-    memory only). 'auto' picks a rule that converges to the exact optimum:
-    for a full-batch ``fit``, accelerated proximal gradient (FISTA)
-    restarted whenever its momentum points uphill, in about
-    ``sqrt(condition number)`` epochs (with the logistic loss its step
-    follows the measured curvature; the hinge loss is smoothed, and the
-    smoothing narrowed as the fit goes on); for mini-batches in memory,
-    'saga'; else (``partial_fit``, dask arrays, memory maps) 'sgd'. The rule
-    used is stored in ``solver_`` ('accelerated' for the first).
+    The update rule. 'auto' picks one that converges to the exact optimum:
+    accelerated proximal gradient (FISTA with restarts) for a full-batch
+    ``fit``, 'saga' for mini-batches in memory, 'sgd' otherwise
+    (``partial_fit``, dask arrays, memory maps); ``solver_`` records the
+    choice. 'sgd' is heavy-ball momentum (plain gradient descent with
+    ``momentum=0``), 'nesterov' Nesterov's accelerated gradient; 'adagrad',
+    'rmsprop' and 'adam' scale each coordinate by its gradient history;
+    'saga' corrects every mini-batch gradient with each row's last one,
+    which removes the noise floor of mini-batches (``fit`` on data in memory
+    only). Formulas and when to pick which: :ref:`user guide <solvers>`.
 
 learning_rate : 'auto' or float, default='auto'
-    Base step size, multiplied by the schedule. 'auto' derives it from the
-    data: for 'sgd' and 'nesterov' the inverse of the objective's smoothness
-    constant ``L_b`` seen by one batch (from the rows' squared norms, the
-    largest eigenvalue of the weighted Gram matrix, and the loss's curvature),
-    times ``1 - momentum`` for mini-batches; for the adaptive solvers, whose
-    first step moves every coefficient by about the learning rate, the largest
-    coordinate of the starting gradient over the full batch's ``L`` (times 0.03
-    for 'adam', and 0.03 * (1 - momentum) for 'rmsprop', whose momentum sums
-    normalised gradients; 10 times these with full batch, whose overshoots are
-    taken back). The value used is stored in ``learning_rate_``. On dense data
-    'auto' also centres the features (an exact change of the intercept's
-    coordinates; with the squared error, ``fit`` then sets the intercept in
-    closed form) and scales each feature's step by ``1 / (variance + l2)``, the
-    inverse diagonal of the Hessian (a Jacobi preconditioner; its square root
-    for the adaptive solvers), so features in different units, or far from
-    zero, converge together; the optimum is unchanged. A float keeps the
-    textbook update.
+    Base step size, multiplied by the schedule. 'auto' derives a safe step
+    from the data (the smoothness of the objective seen by one batch; for
+    the adaptive solvers, a first step of the size of the coefficients'
+    scale) and stores it in ``learning_rate_``. On dense data 'auto' also
+    centres the features and scales each one's step by its variance, which
+    leaves the optimum unchanged but lets features in different units
+    converge together. A float keeps the textbook update, unscaled.
+    Details: :ref:`user guide <learning_rate>`.
 
 batch_size : int, 'full' or 'auto', default='auto'
     Rows per update: 1 is per-sample SGD, an int is mini-batch, 'full' is
     batch gradient descent. 'auto' is full batch in ``fit``: deterministic,
-    and with momentum it converges to the exact optimum, where mini-batches
-    with a constant step stop at a noise floor (on 200,000 x 100 data a
-    relative objective gap of 2e-5 in 13 epochs, against 9e-2 for batches of
-    256). In ``partial_fit``, where a block is a sample of a stream, 'auto'
-    is the stream's critical batch size, ``L_max / L_full`` of its first
-    block (between 1 and 256; see the user guide).
+    and it converges to the exact optimum, where mini-batches at a constant
+    step stop at a noise floor. In ``partial_fit`` 'auto' is the stream's
+    critical batch size, ``L_max / L_full`` of its first block (between 1
+    and 256; see the :ref:`user guide <streams>`).
 
 momentum : float, default=0.9
     Decay of the running mean of gradients, in [0, 1): the heavy-ball
@@ -151,13 +136,10 @@ verbose : int, default=0
 
 n_jobs : int, default=None
     Threads for full-batch epochs on in-memory data or a memory map: the rows
-    are split into one part per thread and the parts' gradients added up
-    (on two cores, a ten-class epoch 1.8x faster; an epoch bound by memory
-    bandwidth, such as float64 regression, hardly faster; see ``benchmarks/``).
+    are split into one part per thread and the parts' gradients added up.
     ``None`` means 1, ``-1`` all cores. Data under 10,000 rows and
-    mini-batch epochs use one thread (splitting the classes of one-vs-rest
-    over threads measured only 10% faster: a row's cost hardly depends on
-    the number of classes); a dask ``X`` is parallel through its scheduler."""
+    mini-batch epochs use one thread; a dask ``X`` is parallel through its
+    scheduler. ``benchmarks/run.py`` measures the gain."""
 
 FITTED_ATTRIBUTES = """\
 n_iter_ : int

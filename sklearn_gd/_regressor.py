@@ -17,10 +17,14 @@ from ._losses import REGRESSION_LOSSES
 class GDRegressor(RegressorMixin, BaseGD):
     """Linear regression fitted by gradient descent.
 
-    Minimises ``(1 / sum(s)) * sum_i s_i * L(y_i, x_i @ w + b) + alpha * R(w)``,
-    the objective of scikit-learn's ``SGDRegressor``, with any of the solvers,
-    batch sizes and learning-rate schedules. Multi-output targets fit one
-    coefficient row per target.
+    Minimises ``(1 / sum(s)) * sum_i s_i * L(y_i, x_i @ w + b) + alpha * R(w)``
+    with any of the solvers, batch sizes and learning-rate schedules.
+    Multi-output targets fit one coefficient row per target. The loss,
+    penalty and ``alpha`` mean what they mean in ``SGDRegressor``, so with
+    unit weights the two minimise the same objective; weights here are
+    divided by their sum (``SGDRegressor`` multiplies each step by the raw
+    weight), so scaling all of them changes nothing. See the
+    :ref:`user guide <objective>`.
 
     Parameters
     ----------
