@@ -127,6 +127,22 @@ def largest_gram_eigenvalue(Z, weights, fit_intercept):
         gram = np.column_stack([product(column) for column in np.eye(size)])
         eigenvalue = float(np.linalg.eigvalsh((gram + gram.T) / 2)[-1])
     else:
+        n_rows = Z.X.shape[0]
+        if n_rows < size:
+            # Wide data (text: 2^20 columns, at most 20,000 rows sampled): the
+            # same eigenvalue is that of W^1/2 A A^T W^1/2, whose Lanczos
+            # vectors have one value a row instead of one a feature (at 2^21
+            # columns, ~340 MB of them).
+            root = np.sqrt(weights)
+
+            def row_product(vector):
+                vector = np.ravel(vector) * root
+                image = Z.matvec(Z.rmatvec(vector))
+                if fit_intercept:
+                    image = image + vector.sum()
+                return root * image
+
+            size, product = n_rows, row_product
         operator = LinearOperator((size, size), matvec=product, dtype=np.float64)
         start = np.ones(size)
         try:
@@ -160,6 +176,8 @@ def auto_learning_rate(
     The descent runs on ``(X - center) * scale`` (see the kernels), so the
     smoothness constants are those of that matrix.
     """
+    n_rows = data.n_rows
+    b = min(data.batch_size, n_rows)
     l_full, l_max = smoothness_constants(
         data,
         curvature=curvature,
@@ -168,9 +186,9 @@ def auto_learning_rate(
         rng=rng,
         center=center,
         scale=scale,
+        # One row a batch: L_b is L_max, and only the adaptive solvers use L_full.
+        spectrum=b > 1 or solver in ADAPTIVE_FACTOR,
     )
-    n_rows = data.n_rows
-    b = min(data.batch_size, n_rows)
     smoothness = batch_smoothness(l_full, l_max, n_rows, b)
     if smoothness <= 0.0:
         # All rows are zero and nothing is penalised: any step is safe.
@@ -196,7 +214,7 @@ def auto_learning_rate(
 
 def smoothness_constants(
     data, *, curvature, fit_intercept, l2, rng, center, scale, max_rows=None,
-    mean_weight=1.0,
+    mean_weight=1.0, spectrum=True,
 ):  # fmt: skip
     """Return ``(L_full, L_max)`` of the rows of ``data`` (see module doc).
 
@@ -204,7 +222,8 @@ def smoothness_constants(
     (``_MAX_ROWS_FOR_SPECTRUM`` by default), ``L_max`` from all of them.
     ``mean_weight`` is the rows' mean weight relative to the batches' unit:
     1 in a fit, whose weights have mean 1; in ``partial_fit`` the block's
-    mean weight relative to the stream's.
+    mean weight relative to the stream's. Without ``spectrum`` ``L_full``
+    is None and costs nothing.
     """
     n_rows = data.n_rows
     max_rows = _MAX_ROWS_FOR_SPECTRUM if max_rows is None else max_rows
@@ -219,6 +238,8 @@ def smoothness_constants(
 
     l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
     l_max = curvature * data.reduce(largest_row, max) + l2_scaled
+    if not spectrum:
+        return None, l_max
     if n_rows > max_rows:
         positions = np.sort(rng.choice(n_rows, max_rows, replace=False))
         X, weights = data.take(positions)
@@ -234,7 +255,12 @@ def smoothness_constants(
 
 
 def batch_smoothness(l_full, l_max, n_rows, batch_size):
-    """Return ``L_b`` for batches of ``batch_size`` of ``n_rows`` rows (module doc)."""
+    """Return ``L_b`` for batches of ``batch_size`` of ``n_rows`` rows (module doc).
+
+    ``l_full`` may be None for one row a batch, where ``L_b`` is ``L_max``.
+    """
+    if batch_size <= 1:
+        return l_max
     if batch_size >= n_rows:
         return l_full
     b = batch_size
