@@ -20,16 +20,24 @@ rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 2)) * [1.0, 2.0]
 y = X @ [3.0, -2.0] + rng.normal(scale=1.0, size=200)
 
-fig, ax = plt.subplots(figsize=(6, 5))
+fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
 for batch_size in ["full", 16, 1]:
     model = GDRegressor(
-        batch_size=batch_size, fit_intercept=False, momentum=0.0, max_iter=15,
+        solver="sgd",
+        momentum=0.0,
+        learning_rate=0.02,
         schedule="constant",
-        learning_rate=0.02, random_state=0,
-    )  # fmt: skip
+        batch_size=batch_size,
+        fit_intercept=False,
+        max_iter=15,
+        random_state=0,
+    )
     display = DescentPathDisplay.from_estimator(model, X, y, ax=ax)
     line = display.lines_[next(iter(display.lines_))]
     line.set_label(f"batch_size={batch_size!r}")
+optimum = np.linalg.lstsq(X, y, rcond=None)[0]
+ax.plot(*optimum, "k*", markersize=12, zorder=1.5, label="least-squares optimum")
 ax.legend()
+ax.set(xlabel="coef_[0]", ylabel="coef_[1]")
 ax.set_title("Coefficients after each epoch, 15 epochs")
 plt.show()

@@ -34,13 +34,11 @@ print(f"constant step ends at x = {constant.x[0]:+.3f}, f = {constant.fun:+.3f}"
 print(f"warm restarts end at  x = {restarts.x[0]:+.3f}, f = {restarts.fun:+.3f}")
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
 grid = np.linspace(-2, 3.5, 500)
 left.plot(grid, [f([g]) for g in grid], color="0.6")
-left.plot(constant.path[:, 0], constant.loss_curve, "o", markersize=4,
-          label="constant step 0.02")  # fmt: skip
-left.plot(restarts.path[:, 0], restarts.loss_curve, ".", markersize=4,
-          label="warm restarts")  # fmt: skip
+left.plot(constant.path[:, 0], constant.loss_curve, "o", label="constant step 0.02")
+left.plot(restarts.path[:, 0], restarts.loss_curve, ".", label="warm restarts")
 left.set(xlabel="x", ylabel="f(x)", title="Where the iterates went")
 left.legend()
 steps = np.arange(101)
@@ -48,7 +46,14 @@ right.plot(constant.path[:, 0], label="x, constant step 0.02")
 right.plot(restarts.path[:, 0], label="x, warm restarts")
 right.set(xlabel="step", ylabel="x", title="The step size cycles; x leaves the trap")
 rate = right.twinx()
-rate.plot(steps, 0.3 * schedule.multipliers(steps, steps, 100), "k:", linewidth=1)
+rate.plot(
+    steps,
+    0.3 * schedule.multipliers(steps, steps, 100),
+    "k:",
+    linewidth=1,
+    label="learning rate, warm restarts",
+)
 rate.set_ylabel("learning rate (dotted)")
-right.legend(loc="center right")
+handles = right.get_legend_handles_labels()[0] + rate.get_legend_handles_labels()[0]
+right.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
 plt.show()

@@ -30,5 +30,6 @@ for label, result in results.items():
 
 # %%
 display = DescentPathDisplay.from_result(results, f)
+display.ax_.set(xlim=(-2.3, 2.3), ylim=(-4.5, 8))  # the valleys, not the walls
 display.ax_.set_title("x⁴ − 3x² + x: which valley depends on the start")
 plt.show()
