@@ -6,7 +6,7 @@ When the data does not fit in memory and there is no cluster, read it in
 chunks and hand each chunk to ``partial_fit``. Each call runs one epoch over
 its chunk; the chunks form one stream, whose learning rate, feature scaling
 and schedule come from every chunk seen so far, not from the chunk at hand
-(see the user guide, "Streams").
+(see the :ref:`user guide <streams>`).
 
 Two steps over the file: ``StandardScaler.partial_fit`` learns the features'
 scale in one pass, then three passes train the classifier with its default

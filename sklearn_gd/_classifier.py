@@ -204,7 +204,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
         A block is a sample of the stream, never the data set: the weights,
         conditioning, learning rate and schedule come from the stream so far
-        and carry on to the next call (see the user guide, "Streams").
+        and carry on to the next call (see the :ref:`user guide <streams>`).
         After ``fit`` the stream continues from the fitted model; with
         ``early_stopping=True`` it raises a ValueError. A stream whose loss
         explodes raises :class:`DivergenceError` and keeps the coefficients of

@@ -85,7 +85,8 @@ tol : float or None, default=1e-4
     The relative objective gap ``(f - f*) / f*`` to the optimum ``f*`` a fit
     aims for. Full-batch fits see the exact gradient and stop when their
     estimate of the gap (from the strong convexity of the L2 part, the
-    duality gap for the squared error, see the user guide) is below ``tol``.
+    duality gap for the squared error, see the :ref:`user guide <stopping>`)
+    is below ``tol``.
     Mini-batch fits stop when the objective has not improved by ``tol``
     times itself for ``n_iter_no_change`` epochs, and are then judged by one
     exact pass. A fit whose estimate ends above ``tol`` says so with a
@@ -97,7 +98,7 @@ tol : float or None, default=1e-4
 n_iter_no_change : int, default=5
     Epochs without improvement before stopping (or, with the 'adaptive'
     schedule, before dividing the learning rate; in ``partial_fit``, windows
-    of the running loss, see the user guide).
+    of the running loss, see the :ref:`user guide <streams>`).
 
 early_stopping : bool, default=False
     Whether to hold out ``validation_fraction`` of the training data and monitor
@@ -170,8 +171,8 @@ best_loss_ : float or None
 gap_estimate_ : float
     Estimate of the returned coefficients' relative objective gap
     ``(f - f*) / f*`` (an upper bound but for a second-order intercept
-    term, see the user guide); ``inf`` where the gradient is still too large
-    to bound it, ``nan`` where the loss has no such estimate
+    term, see the :ref:`user guide <stopping>`); ``inf`` where the gradient
+    is still too large to bound it, ``nan`` where the loss has no such estimate
     ('epsilon_insensitive', 'perceptron'), after ``partial_fit`` and with
     ``early_stopping``.
 
