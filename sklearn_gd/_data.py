@@ -32,6 +32,7 @@ from ._kernels import (
     run_epoch_csr,
     run_epoch_dense,
 )
+from ._lazy import workspace
 from ._solvers import SGD, solver_step
 
 # Bytes of consecutive rows of the shuffled copy visited together, and the
@@ -106,6 +107,7 @@ class EpochKernel:
         self.table_mean = np.zeros(0)
         self.averaged = np.zeros(0)
         self.average_state = np.zeros(2)
+        self.workspace = None  # the just-in-time kernels' arrays (CSR only)
 
     def average_iterates(self, averaged, average_state):
         """Have the kernel fold every update into ``averaged`` (float64, in place).
@@ -137,10 +139,12 @@ class EpochKernel:
     def run(self, X, Y, sample_weight, order, batch_size, rates, params, state, t):
         """Run the kernel for X's format; return ``(objective, updates, finite)``."""
         if sp.issparse(X):
+            if self.workspace is None:
+                self.workspace = workspace(params.shape[0], self.n_outputs)
             return run_epoch_csr(
                 X.data, X.indices, X.indptr, Y, sample_weight, order, batch_size,
                 rates, params, state, t, *self.settings, self.precond, self.table,
-                self.table_mean, self.averaged, self.average_state,
+                self.table_mean, self.averaged, self.average_state, self.workspace,
             )  # fmt: skip
         return run_epoch_dense(
             X, Y, sample_weight, order, batch_size, rates, params, state, t,

@@ -26,8 +26,9 @@ epoch then stops early so the training loop can restore the last good state.
 import numpy as np
 from numba import njit
 
+from ._lazy import run_epoch_csr_momentum, run_epoch_csr_saga
 from ._losses import loss_and_derivative, multinomial_loss_and_gradient
-from ._solvers import COMPILED, SGD, solver_step
+from ._solvers import COMPILED, NESTEROV, SGD, solver_step
 
 
 @njit(cache=True, nogil=True)
@@ -395,14 +396,19 @@ def run_epoch_csr(
     table_mean,
     averaged,
     average_state,
+    workspace,
 ):
     """Run one epoch of mini-batch descent over the rows of a CSR matrix in ``order``.
 
-    Predictions and gradients touch only the stored entries of each row. Plain
-    SGD without L1 takes :func:`_run_epoch_csr_scaled`, whose steps cost only
-    the stored entries too; other solvers update every coefficient per batch.
-    ``table`` and ``table_mean``: SAGA, and ``averaged``: the running
-    average, as in :func:`run_epoch_dense` (both touch every coefficient).
+    Predictions and gradients touch only the stored entries of each row, and
+    so do the steps where a closed form exists: plain SGD without L1 takes
+    :func:`_run_epoch_csr_scaled`; heavy ball, Nesterov and SAGA without L1,
+    at one learning rate for the epoch, take the just-in-time kernels of
+    :mod:`sklearn_gd._lazy`. Otherwise (L1, the adaptive solvers, a rate
+    that changes within the epoch, averaging) every coefficient is updated
+    at every batch. ``table`` and ``table_mean``: SAGA, and ``averaged``:
+    the running average, as in :func:`run_epoch_dense`. ``workspace``:
+    :func:`sklearn_gd._lazy.workspace`, kept by the caller for the fit.
     """
     saga = table.shape[0] > 0
     averaging = averaged.shape[0] > 0
@@ -419,6 +425,63 @@ def run_epoch_csr(
             learning_rates, params, fit_intercept, loss_code, multinomial,
             epsilon, l2,
         )  # fmt: skip
+    lazy = (
+        l1 == 0.0
+        and not averaging
+        and np.all(precond == 1.0)
+        and np.all(learning_rates == learning_rates[0])
+    )
+    if lazy and saga and solver == SGD:
+        return run_epoch_csr_saga(
+            data, indices, indptr, Y, sample_weight, order, batch_size,
+            learning_rates[0], params, fit_intercept, loss_code, multinomial,
+            epsilon, l2, table, table_mean, workspace,
+        )  # fmt: skip
+    if lazy and not saga and (solver == SGD or solver == NESTEROV) and momentum > 0:
+        return run_epoch_csr_momentum(
+            data, indices, indptr, Y, sample_weight, order, batch_size,
+            learning_rates[0], params, state, fit_intercept, loss_code,
+            multinomial, epsilon, solver == NESTEROV, momentum, l2, workspace,
+        )  # fmt: skip
+    return _run_epoch_csr_eager(
+        data, indices, indptr, Y, sample_weight, order, batch_size,
+        learning_rates, params, state, t, fit_intercept, loss_code, multinomial,
+        epsilon, solver, momentum, beta_2, l2, l1, precond, table, table_mean,
+        averaged, average_state,
+    )  # fmt: skip
+
+
+@njit(**COMPILED)
+def _run_epoch_csr_eager(
+    data,
+    indices,
+    indptr,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    learning_rates,
+    params,
+    state,
+    t,
+    fit_intercept,
+    loss_code,
+    multinomial,
+    epsilon,
+    solver,
+    momentum,
+    beta_2,
+    l2,
+    l1,
+    precond,
+    table,
+    table_mean,
+    averaged,
+    average_state,
+):
+    """:func:`run_epoch_csr` with every coefficient updated at every batch."""
+    saga = table.shape[0] > 0
+    averaging = averaged.shape[0] > 0
     n_outputs = Y.shape[1]
     n_coef = params.shape[0] - n_outputs
     n_active = n_coef + n_outputs if fit_intercept else n_coef

@@ -76,12 +76,19 @@ class _Transformed:
         self.X = X
         self.center = center
         self.scale = scale
+        # Sparse data is neither centred nor scaled: its products then cost
+        # the stored entries only, not three passes over 2^20 coefficients.
+        self.plain = not np.any(center) and np.all(scale == 1.0)
 
     def matvec(self, vector):
+        if self.plain:
+            return self.X @ vector
         scaled = self.scale * vector
         return self.X @ scaled - float(self.center @ scaled)
 
     def rmatvec(self, vector):
+        if self.plain:
+            return self.X.T @ vector
         return self.scale * (self.X.T @ vector - self.center * vector.sum())
 
     def squared_row_norms(self):

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
 from sklearn_gd._kernels import run_epoch_csr, run_epoch_dense
+from sklearn_gd._lazy import workspace
 from sklearn_gd._losses import LOSSES
 from sklearn_gd._solvers import SOLVERS
 
@@ -68,7 +69,14 @@ def _run_both(
     if sparse:
         Xs = sp.csr_matrix(X)
         objective, n_updates, finite = run_epoch_csr(
-            Xs.data, Xs.indices, Xs.indptr, Y, *args, precond.astype(dtype), *NO_SAGA
+            Xs.data,
+            Xs.indices,
+            Xs.indptr,
+            Y,
+            *args,
+            precond.astype(dtype),
+            *NO_SAGA,
+            workspace(n_params, n_outputs),
         )
     else:
         objective, n_updates, finite = run_epoch_dense(
@@ -259,6 +267,7 @@ def test_saga_kernel_matches_reference(n_outputs, loss, sparse):
             table,
             mean,
             *NO_SAGA[2:],
+            workspace(n_params, n_outputs),
         )
     else:
         objective, _, finite = run_epoch_dense(
@@ -310,7 +319,15 @@ def test_running_average_of_the_iterates_matches_reference(n_outputs, sparse):
     memory = (*NO_SAGA[:2], averaged, np.array([3.0, 9.0]))
     if sparse:
         Xs = sp.csr_matrix(X)
-        run_epoch_csr(Xs.data, Xs.indices, Xs.indptr, *args, np.ones(n_params), *memory)
+        run_epoch_csr(
+            Xs.data,
+            Xs.indices,
+            Xs.indptr,
+            *args,
+            np.ones(n_params),
+            *memory,
+            workspace(n_params, 1),
+        )
     else:
         run_epoch_dense(X, *args, np.zeros(0), np.ones(n_params), *memory)
     assert_allclose(params, iterates[-1], rtol=1e-10, atol=1e-12)
@@ -347,3 +364,66 @@ def test_average_starts_with_the_update_that_sees_its_row():
     second = run(range(8, 10))
     assert average_state[0] == 2
     assert_allclose(averaged, (first + second) / 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("outputs", ["one", "multinomial"])
+@pytest.mark.parametrize("rule", ["sgd", "nesterov", "saga"])
+def test_just_in_time_kernels_equal_the_eager_ones(rule, outputs, batch_size, dtype):
+    # sklearn_gd._lazy against the kernel that updates every coefficient at
+    # every batch, over three epochs that share one workspace.
+    from sklearn_gd._kernels import _run_epoch_csr_eager
+
+    rng = np.random.default_rng(0)
+    n_rows, n_features = 60, 40
+    X = sp.random(n_rows, n_features, density=0.1, random_state=1, format="csr")
+    X = X.astype(dtype)
+    n_outputs = 3 if outputs == "multinomial" else 1
+    if outputs == "multinomial":
+        Y, loss = np.eye(3)[rng.integers(0, 3, n_rows)], LOSSES["log_loss"].code
+    else:
+        Y, loss = rng.normal(size=(n_rows, 1)), LOSSES["squared_error"].code
+    Y = Y.astype(dtype)
+    weights = rng.uniform(0.5, 1.5, n_rows).astype(dtype)
+    n_params = n_features * n_outputs + n_outputs
+    saga = rule == "saga"
+    momentum = 0.0 if saga else 0.9
+    lazy = (rng.normal(size=n_params) * 0.1).astype(dtype)
+    lazy_state = np.zeros((2, n_params), dtype=dtype)
+    lazy_state[0] = rng.normal(size=n_params) * 0.01
+    eager, eager_state = lazy.copy(), lazy_state.copy()
+    tables = [np.zeros((n_rows, n_outputs)), np.zeros((n_rows, n_outputs))]
+    means = [np.zeros(n_params), np.zeros(n_params)]
+    if not saga:
+        tables = [np.zeros((0, n_outputs))] * 2
+        means = [np.zeros(0)] * 2
+    solver = SOLVERS["nesterov" if rule == "nesterov" else "sgd"]
+    space = workspace(n_params, n_outputs)
+    for _ in range(3):
+        order = rng.permutation(n_rows).astype(np.intp)
+        rates = np.full(-(-n_rows // batch_size), 0.05)
+        common = (
+            X.data, X.indices, X.indptr, Y, weights, order, batch_size, rates,
+        )  # fmt: skip
+        tail = (
+            0, True, loss, outputs == "multinomial", 0.1, solver, momentum, 0.999,
+            0.01, 0.0, np.ones(n_params, dtype=dtype),
+        )  # fmt: skip
+        got = run_epoch_csr(
+            *common, lazy, lazy_state, *tail, tables[0], means[0], np.zeros(0),
+            np.zeros(2), space,
+        )  # fmt: skip
+        expected = _run_epoch_csr_eager(
+            *common, eager, eager_state, *tail, tables[1], means[1], np.zeros(0),
+            np.zeros(2),
+        )  # fmt: skip
+        rtol = 1e-4 if dtype == np.float32 else 1e-10
+        assert got[1:] == expected[1:]
+        assert got[0] == pytest.approx(expected[0], rel=rtol)
+        assert_allclose(lazy, eager, rtol=rtol, atol=rtol * 1e-2)
+        if saga:
+            assert_allclose(means[0], means[1], rtol=rtol, atol=1e-12)
+        else:
+            assert_allclose(lazy_state[0], eager_state[0], rtol=rtol, atol=rtol * 1e-2)
+    assert space[4][0] == 3 * (-(-n_rows // batch_size))  # the clock ran on
