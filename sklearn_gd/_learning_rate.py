@@ -93,6 +93,8 @@ class _Transformed:
 
     def squared_row_norms(self):
         """Return the squared norm of each row of Z (X sparse; dense X has a kernel)."""
+        if self.plain:
+            return np.asarray(self.X.multiply(self.X).sum(axis=1)).ravel()
         squares = self.scale**2
         plain = np.asarray(self.X.multiply(self.X) @ squares).ravel()
         cross = self.X @ (squares * self.center)

@@ -148,7 +148,8 @@ class Stream:
         self.spread = np.zeros(n_features)  # weighted sum of squared deviations
         self.diagonal = np.zeros(n_features)  # only grows
         self.smoothness = 0.0  # the largest L of any block; only grows
-        self.l_full = 0.0
+        self.l_full = 0.0  # the largest spectral estimate of any block
+        self.l_max = 0.0  # the largest L_max of a block whose spectrum was taken
         self.largest_gradient = None  # the adaptive solvers' unit, fixed once
         self.batch_size = None  # batch_size="auto": set by the first block
         self.settle = False  # after a converged fit: start at a settling rate

@@ -349,11 +349,18 @@ class StreamTraining:
                 recentre(self._averaging.iterate, old, new, n_outputs)
 
     def _block_smoothness(self, data, l2):
-        """Return ``(L_full, L_max)`` of the block, in the stream's conditioning."""
+        """Return ``(L_full, L_max)`` of the block, in the stream's conditioning.
+
+        The spectrum (``L_full``, a few products over up to ``SPECTRUM_ROWS``
+        rows) is estimated on the first block and again only when a block's
+        ``L_max`` exceeds every earlier one by 10% (rows unlike those seen);
+        otherwise the stream's largest estimate stands. On 2^20 columns the
+        estimate cost more than the call's epoch.
+        """
+        stream = self._stream
         n_features = data.X.shape[1]
         center = self._center if self._center.shape[0] else np.zeros(n_features)
-        return smoothness_constants(
-            data,
+        settings = dict(
             curvature=self._curvature(),
             fit_intercept=self.fit_intercept,
             l2=l2,
@@ -361,8 +368,13 @@ class StreamTraining:
             center=center,
             scale=self._feature_scale,
             max_rows=SPECTRUM_ROWS,
-            mean_weight=self._stream.block_mean_weight(),
+            mean_weight=stream.block_mean_weight(),
         )
+        _, l_max = smoothness_constants(data, spectrum=False, **settings)
+        if stream.l_full > 0.0 and l_max <= 1.1 * stream.l_max:
+            return stream.l_full, l_max
+        stream.l_max = max(stream.l_max, l_max)
+        return smoothness_constants(data, **settings)
 
     def _stream_learning_rate(self, data, kernel, params, constants):
         """Return ``learning_rate_`` for a block: the given float, or the stream's.
