@@ -99,7 +99,7 @@ def peak_memory(make, X, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=4_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     print(
@@ -107,10 +107,11 @@ def main(argv=None):
         "in coefficient vectors (8 bytes a column); SGDClassifier() beside\n"
     )
     print(
-        "| columns | batch | sklearn-gd fit: epoch ms | set-up s | peak vectors "
-        "| partial_fit: epoch ms | SGDClassifier: epoch ms | fit / SGD |"
+        "| columns | batch | fit (saga): epoch ms | set-up s | peak vectors "
+        "| fit, sgd + momentum: epoch ms | partial_fit: epoch ms "
+        "| SGDClassifier: epoch ms | fit / SGD |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for log_columns in (18, 20):
         n_columns = 2**log_columns
         X, y = text_like(args.rows, n_columns, 50)
@@ -127,12 +128,20 @@ def main(argv=None):
 
             epoch, setup = epoch_and_setup(make, X, y, args.repeats)
             peak = peak_memory(make, X, y) / (8 * n_columns)
+            momentum, _ = epoch_and_setup(
+                lambda m, batch=batch: GDClassifier(
+                    solver="sgd", batch_size=batch, max_iter=m, tol=None,
+                    random_state=0,
+                ),
+                X, y, args.repeats,
+            )  # fmt: skip
             streamed = stream_epoch(
                 GDClassifier(batch_size=batch, random_state=0), X, y, args.repeats
             )
             print(
                 f"| 2^{log_columns} | {batch} | {epoch * 1e3:.1f} | {setup:.2f} | "
-                f"{peak:.1f} | {streamed * 1e3:.1f} | {peer * 1e3:.1f} | "
+                f"{peak:.1f} | {momentum * 1e3:.1f} | {streamed * 1e3:.1f} | "
+                f"{peer * 1e3:.1f} | "
                 f"{epoch / peer:.2f}x |"
             )
 

@@ -33,7 +33,7 @@ from ._kernels import (
     run_epoch_dense,
 )
 from ._lazy import workspace
-from ._solvers import SGD, solver_step
+from ._solvers import NESTEROV, SGD, solver_step
 
 # Bytes of consecutive rows of the shuffled copy visited together, and the
 # fewest rows and blocks (see InMemoryRows.order).
@@ -139,8 +139,7 @@ class EpochKernel:
     def run(self, X, Y, sample_weight, order, batch_size, rates, params, state, t):
         """Run the kernel for X's format; return ``(objective, updates, finite)``."""
         if sp.issparse(X):
-            if self.workspace is None:
-                self.workspace = workspace(params.shape[0], self.n_outputs)
+            self.workspace = self._workspace(params.shape[0])
             return run_epoch_csr(
                 X.data, X.indices, X.indptr, Y, sample_weight, order, batch_size,
                 rates, params, state, t, *self.settings, self.precond, self.table,
@@ -151,6 +150,21 @@ class EpochKernel:
             *self.settings, self.center, self.precond, self.table, self.table_mean,
             self.averaged, self.average_state,
         )  # fmt: skip
+
+    def _workspace(self, n_params):
+        """Return the just-in-time kernels' arrays, or empty ones where unused.
+
+        Only heavy ball, Nesterov and SAGA without L1 run just in time; the
+        probes of the loss (plain steps) would allocate four vectors for
+        nothing.
+        """
+        solver, momentum, l1 = self.settings[4], self.settings[5], self.settings[8]
+        saga = self.table.shape[0] > 0  # SAGA's memory may come after a probe
+        lazy = l1 == 0.0 and (saga or (solver in (SGD, NESTEROV) and momentum > 0.0))
+        n_coef = n_params - self.n_outputs if lazy else 0
+        if self.workspace is not None and self.workspace[0].shape[0] == n_coef:
+            return self.workspace
+        return workspace(n_coef + self.n_outputs, self.n_outputs)
 
     def loss_gradient(self, X, Y, sample_weight, order, params):
         """Return the weighted loss sum and loss-gradient sum of the rows in ``order``.

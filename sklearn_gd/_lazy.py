@@ -120,6 +120,8 @@ def run_epoch_csr_momentum(
         powers[k, 2] = m10 * a + m11 * c
         powers[k, 3] = m10 * b + m11 * d
     last, mark, touched, grad, clock = workspace
+    if last.shape[0] != n_coef or grad.shape[0] != params.shape[0]:
+        raise ValueError("The just-in-time workspace does not fit these parameters.")
     origin = clock[0]  # every coefficient is up to date here
     p = np.empty(n_outputs)
     dp = np.empty(n_outputs)
@@ -259,6 +261,8 @@ def run_epoch_csr_saga(
         shrink[k] = shrink[k - 1] * c
         summed[k] = summed[k - 1] + shrink[k - 1]
     last, mark, touched, grad, clock = workspace
+    if last.shape[0] != n_coef or grad.shape[0] != params.shape[0]:
+        raise ValueError("The just-in-time workspace does not fit these parameters.")
     origin = clock[0]  # every coefficient is up to date here
     p = np.empty(n_outputs)
     dp = np.empty(n_outputs)
