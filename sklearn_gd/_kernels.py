@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._lazy import run_epoch_csr_momentum, run_epoch_csr_saga
-from ._losses import loss_and_derivative, multinomial_loss_and_gradient
+from ._losses import loss_and_derivative, row_loss_gradient
 from ._solvers import COMPILED, NESTEROV, SGD, solver_step
 
 
@@ -130,19 +130,6 @@ def _fold_into_average(params, averaged, average_state, rows):
     weight = 1.0 / average_state[0]
     for j in range(params.shape[0]):
         averaged[j] += (params[j] - averaged[j]) * weight
-
-
-@njit(inline="always", **COMPILED)
-def _loss_gradient_of_row(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
-    """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
-    if multinomial:
-        return weight * multinomial_loss_and_gradient(Y[i], p, dp, weight)
-    total = 0.0
-    for k in range(p.shape[0]):
-        value, derivative = loss_and_derivative(loss_code, Y[i, k], p[k], epsilon)
-        total += value
-        dp[k] = weight * derivative
-    return weight * total
 
 
 @njit(**COMPILED)
@@ -328,7 +315,7 @@ def _run_epoch_dense_outputs(
                 p = scores[r]
                 for k in range(n_outputs):
                     p[k] += offset[k]
-                batch_loss += _loss_gradient_of_row(
+                batch_loss += row_loss_gradient(
                     Y, i, p, slopes[r], weight, loss_code, multinomial, epsilon
                 )
                 if saga:
@@ -508,7 +495,7 @@ def _run_epoch_csr_eager(
                 base = indices[nz] * n_outputs
                 for k in range(n_outputs):
                     p[k] += xij * params[base + k]
-            batch_loss += _loss_gradient_of_row(
+            batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
             if saga:
@@ -609,7 +596,7 @@ def _run_epoch_csr_scaled(
                         p[k] += xij * v[base + k]
             for k in range(n_outputs):
                 p[k] = scale * p[k] + params[n_coef + k]
-            batch_loss += _loss_gradient_of_row(
+            batch_loss += row_loss_gradient(
                 Y, i, p, dp, sample_weight[i], loss_code, multinomial, epsilon
             )
             for k in range(n_outputs):

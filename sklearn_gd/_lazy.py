@@ -31,7 +31,7 @@ the stochastic average gradient", Mathematical Programming 162 (2017).
 import numpy as np
 from numba import njit
 
-from ._losses import loss_and_derivative, multinomial_loss_and_gradient
+from ._losses import row_loss_gradient
 from ._solvers import COMPILED
 
 
@@ -55,16 +55,28 @@ def workspace(n_params, n_outputs):
 
 
 @njit(inline="always", **COMPILED)
-def _row_derivatives(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
-    """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
-    if multinomial:
-        return weight * multinomial_loss_and_gradient(Y[i], p, dp, weight)
-    total = 0.0
-    for k in range(p.shape[0]):
-        value, derivative = loss_and_derivative(loss_code, Y[i, k], p[k], epsilon)
-        total += weight * value
-        dp[k] = weight * derivative
-    return total
+def _gather_gradient(
+    data, indices, indptr, i, dp, grad, mark, touched, n_touched, n_coef, stamp
+):
+    """Add row ``i``'s gradient to ``grad``; list the coefficients it touches.
+
+    ``mark[q] == stamp`` once coefficient ``q`` is in ``touched`` for this
+    update. Returns the new number of touched coefficients.
+    """
+    n_outputs = dp.shape[0]
+    for nz in range(indptr[i], indptr[i + 1]):
+        x = np.float64(data[nz])
+        base = indices[nz] * n_outputs
+        for k in range(n_outputs):
+            q = base + k
+            if mark[q] != stamp:
+                mark[q] = stamp
+                touched[n_touched] = q
+                n_touched += 1
+            grad[q] += x * dp[k]
+    for k in range(n_outputs):
+        grad[n_coef + k] += dp[k]
+    return n_touched
 
 
 @njit(inline="always", **COMPILED)
@@ -153,21 +165,13 @@ def run_epoch_csr_momentum(
                     q = base + k
                     _catch_up_momentum(params, state, last, powers, q, origin + t)
                     p[k] += x * params[q]
-            batch_loss += _row_derivatives(
+            batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
-            for nz in range(indptr[i], indptr[i + 1]):
-                x = np.float64(data[nz])
-                base = indices[nz] * n_outputs
-                for k in range(n_outputs):
-                    q = base + k
-                    if mark[q] != origin + t:
-                        mark[q] = origin + t
-                        touched[n_touched] = q
-                        n_touched += 1
-                    grad[q] += x * dp[k]
-            for k in range(n_outputs):
-                grad[n_coef + k] += dp[k]
+            n_touched = _gather_gradient(
+                data, indices, indptr, i, dp, grad, mark, touched, n_touched,
+                n_coef, origin + t,
+            )  # fmt: skip
         penalty = 0.5 * l2 * sww
         # Every coefficient moves by M; the touched ones are corrected below.
         sww, swv, svv = (
@@ -296,23 +300,15 @@ def run_epoch_csr_saga(
                         params, table_mean, last, shrink, summed, lr, q, origin + t
                     )
                     p[k] += x * params[q]
-            batch_loss += _row_derivatives(
+            batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
             for k in range(n_outputs):
                 dp[k], table[i, k] = dp[k] - table[i, k], dp[k]
-            for nz in range(indptr[i], indptr[i + 1]):
-                x = np.float64(data[nz])
-                base = indices[nz] * n_outputs
-                for k in range(n_outputs):
-                    q = base + k
-                    if mark[q] != origin + t:
-                        mark[q] = origin + t
-                        touched[n_touched] = q
-                        n_touched += 1
-                    grad[q] += x * dp[k]
-            for k in range(n_outputs):
-                grad[n_coef + k] += dp[k]
+            n_touched = _gather_gradient(
+                data, indices, indptr, i, dp, grad, mark, touched, n_touched,
+                n_coef, origin + t,
+            )  # fmt: skip
         penalty = 0.5 * l2 * sww
         # Every coefficient moves to c w - lr m; the touched ones are corrected.
         sww, swm = (

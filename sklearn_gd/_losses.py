@@ -208,3 +208,16 @@ def multinomial_loss_and_gradient(y_onehot, p, dp, weight):
         dp[k] = weight * (np.exp(p[k] - log_normaliser) - y_onehot[k])
         loss -= y_onehot[k] * p[k]
     return loss
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def row_loss_gradient(Y, i, p, dp, weight, loss_code, multinomial, epsilon):
+    """Write ``weight * dL/dp`` of row ``i`` into dp; return ``weight * L``."""
+    if multinomial:
+        return weight * multinomial_loss_and_gradient(Y[i], p, dp, weight)
+    total = 0.0
+    for k in range(p.shape[0]):
+        value, derivative = loss_and_derivative(loss_code, Y[i, k], p[k], epsilon)
+        total += value
+        dp[k] = weight * derivative
+    return weight * total
