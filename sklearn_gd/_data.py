@@ -402,6 +402,17 @@ class InMemoryRows(_Rows):
         rows = self.rows[positions]
         return self.X[rows], self.sample_weight[rows]
 
+    def sample(self, n_rows, rng):
+        """Return ``(X, weights)`` of ``n_rows`` training rows drawn at random.
+
+        The shuffled copy is already in a random order: its first rows are
+        such a sample, taken as a view (gathering 20,000 scattered rows of
+        100 features cost ten passes over 100,000).
+        """
+        if self.shuffled_copy:
+            return self.X[:n_rows], self.sample_weight[:n_rows]
+        return self.take(np.sort(rng.choice(self.n_rows, n_rows, replace=False)))
+
     def everything(self):
         """Return ``(X, weights)`` of every row (zero weights for the unused)."""
         return self.X, self.sample_weight
@@ -555,6 +566,10 @@ class ChunkedRows(_Rows):
         """Return ``combine`` over the chunks of ``function(X, weights)``."""
         parts = self._map(lambda X, Y, weights, rows: function(X, weights))
         return combine(parts)
+
+    def sample(self, n_rows, rng):
+        """Return ``(X, weights)`` of ``n_rows`` training rows drawn at random."""
+        return self.take(np.sort(rng.choice(self.n_rows, n_rows, replace=False)))
 
     def take(self, positions):
         """Return ``(X, weights)`` of the training rows at ``positions`` (sorted)."""

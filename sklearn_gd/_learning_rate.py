@@ -250,8 +250,7 @@ def smoothness_constants(
     if not spectrum:
         return None, l_max
     if n_rows > max_rows:
-        positions = np.sort(rng.choice(n_rows, max_rows, replace=False))
-        X, weights = data.take(positions)
+        X, weights = data.sample(max_rows, rng)
     else:
         X, weights = data.everything()
     weights = weights.astype(np.float64)
