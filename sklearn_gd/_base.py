@@ -497,6 +497,8 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
                 intercept = intercept_init
             elif self.fit_intercept and coef_init is None:
                 intercept = self._initial_intercept(Y, sample_weight)
+            elif self.fit_intercept and self.warm_start and hasattr(self, "coef_"):
+                intercept = self.intercept_  # as SGD's warm start keeps it
             params = self._params_of(coef, intercept, n_features, n_outputs, dtype)
         self._solver_state = init_solver_state(params.shape[0], dtype)
         self.t_ = 0
@@ -512,10 +514,13 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """Return ``coef_init`` of shape (outputs, features) and ``intercept_init``."""
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=np.float64)
-            if coef_init.size != n_features * n_outputs or coef_init.ndim > 2:
+            shapes = [(n_outputs, n_features)]
+            if n_outputs == 1:
+                shapes.append((n_features,))
+            if coef_init.shape not in shapes:
                 raise ValueError(
                     f"coef_init has shape {coef_init.shape}, but this fit needs "
-                    f"{n_outputs} x {n_features} coefficients (the shape of coef_)."
+                    f"coefficients of shape {shapes[0]} (the shape of coef_)."
                 )
             coef_init = coef_init.reshape(n_outputs, n_features)
         if intercept_init is not None:

@@ -174,7 +174,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
             take precedence over ``warm_start``.
         intercept_init : array-like of shape (1,) or (n_classes,), default=None
             The intercepts to start from. By default the best intercepts for
-            zero coefficients (without ``coef_init``), else zero.
+            zero coefficients without ``coef_init``; with it, the fitted
+            intercepts under ``warm_start``, else zero.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of k counts as k copies of the row.
 

@@ -119,7 +119,7 @@ class LossCurveDisplay:
         for label, curve in self.curves.items():
             epochs = np.arange(1, len(curve) + 1)
             (self.lines_[label],) = ax.plot(epochs, curve, label=label)
-        values = np.concatenate([np.ravel(c) for c in self.curves.values()])
+        values = np.concatenate([np.ravel(c) for c in self.curves.values()] or [[]])
         values = values[np.isfinite(values)]
         # Below a factor of 10 a log axis has no labelled tick in between.
         spans = values.size and values.min() > 0 and values.max() / values.min() >= 10
@@ -248,6 +248,13 @@ class DescentPathDisplay:
                 f"objective; got {type(estimator).__name__}. For another objective "
                 "draw a minimize result with from_result."
             )
+        if estimator.loss != "squared_error" or estimator.penalty not in (None, "l2"):
+            raise ValueError(
+                "DescentPathDisplay.from_estimator draws the squared error with an "
+                f"L2 penalty; got loss={estimator.loss!r} and penalty="
+                f"{estimator.penalty!r}. For another objective draw a minimize "
+                "result with from_result."
+            )
         X = np.asarray(X, dtype=float)
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
@@ -344,15 +351,21 @@ class DescentPathDisplay:
 
 
 def _final_step(model):
-    """Return the GD estimator inside a search (its best) or a pipeline."""
-    if hasattr(model, "estimator") and hasattr(model, "cv"):  # a search
-        if not hasattr(model, "best_estimator_"):
-            raise ValueError(
-                f"{type(model).__name__} has no best_estimator_ to draw: fit it "
-                "first, with refit=True (the default)."
-            )
-        model = model.best_estimator_
-    return model[-1] if hasattr(model, "steps") else model
+    """Return the GD estimator inside searches (their best) and pipelines."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    while True:
+        if isinstance(model, BaseSearchCV):
+            if not hasattr(model, "best_estimator_"):
+                raise ValueError(
+                    f"{type(model).__name__} has no best_estimator_ to draw: fit "
+                    "it first, with refit=True (the default)."
+                )
+            model = model.best_estimator_
+        elif hasattr(model, "steps"):
+            model = model[-1]
+        else:
+            return model
 
 
 def _distinct_labels(models):

@@ -230,3 +230,23 @@ def test_fitted_attributes_exist_in_every_configuration(early_stopping, method):
     assert (model.best_loss_ is None) == early_stopping
     if model.best_loss_ is not None:
         assert np.isfinite(model.best_loss_)
+
+
+def test_coef_init_must_have_the_shape_of_coef():
+    # A transposed array of the right size was reshaped into scrambled
+    # coefficients.
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    fitted = GDClassifier().fit(X, y)
+    with pytest.raises(ValueError, match=r"shape \(3, 4\)"):
+        GDClassifier().fit(X, y, coef_init=fitted.coef_.T)
+
+
+def test_warm_start_with_coef_init_keeps_the_fitted_intercept():
+    X, y = _diabetes()
+    model = GDRegressor(warm_start=True).fit(X, y)
+    intercept = model.intercept_.copy()
+    model.set_params(max_iter=1, tol=None, solver="sgd", learning_rate=1e-12)
+    model.fit(X, y, coef_init=model.coef_)
+    np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-6)

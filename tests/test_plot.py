@@ -110,3 +110,24 @@ def test_descent_path_from_estimator_takes_a_label_and_refuses_classifiers():
         DescentPathDisplay.from_estimator(
             GDClassifier(fit_intercept=False), X, np.array(["a", "b"] * 15)
         )
+
+
+def test_a_search_inside_a_pipeline_is_unwrapped_and_no_curves_draw_nothing(diabetes):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = diabetes
+    search = GridSearchCV(GDRegressor(max_iter=5, tol=None), {"alpha": [1e-4, 1e-2]})
+    pipeline = make_pipeline(StandardScaler(), search).fit(X, y)
+    display = LossCurveDisplay.from_estimator(pipeline)
+    (line,) = display.lines_.values()
+    assert len(line.get_ydata()) == 5
+    assert LossCurveDisplay.from_estimator({}).lines_ == {}
+
+
+@pytest.mark.parametrize("params", [{"loss": "huber"}, {"penalty": "l1"}])
+def test_descent_path_from_estimator_refuses_objectives_it_cannot_draw(params):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    model = GDRegressor(fit_intercept=False, **params)
+    with pytest.raises(ValueError, match="squared error with an L2 penalty"):
+        DescentPathDisplay.from_estimator(model, X, X @ [1.0, 2.0])
