@@ -796,16 +796,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
                         full=data.full_batch, solver=self._solver_traits,
                     )  # fmt: skip
                 last_good = (params.copy(), state.copy(), self._average_snapshot())
-                self.t_ += int(n_updates)
-                self.n_iter_ += 1
-                self.loss_curve_.append(float(objective))
-                self.lr_curve_.append(float(learning_rates[0]))
-                if self.verbose:
-                    print(
-                        f"-- Epoch {self.n_iter_}: loss {objective:.6g}, "
-                        f"learning rate {learning_rates[0]:.3g}, updates {self.t_}, "
-                        f"{time.perf_counter() - started:.3g} s"
-                    )
+                self._record_epoch(objective, n_updates, learning_rates[0], started)
                 callback_stop = epoch_task.call_on_fit_task_end(
                     estimator=self,
                     reconstruction_attributes=self._fitted_attributes(
@@ -894,6 +885,19 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
                 stacklevel=3,
             )
         return self
+
+    def _record_epoch(self, objective, n_updates, rate, started, name="Epoch"):
+        """Count an epoch (a ``partial_fit`` call: a block) in the training record."""
+        self.t_ += int(n_updates)
+        self.n_iter_ += 1
+        self.loss_curve_.append(float(objective))
+        self.lr_curve_.append(float(rate))
+        if self.verbose:
+            print(
+                f"-- {name} {self.n_iter_}: loss {objective:.6g}, learning rate "
+                f"{rate:.3g}, updates {self.t_}, "
+                f"{time.perf_counter() - started:.3g} s"
+            )
 
     def _accelerated(self, params, kernel, train_intercept, l1):
         """Return the full-batch iteration of ``solver_="accelerated"``."""

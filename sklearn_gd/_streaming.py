@@ -144,16 +144,9 @@ class StreamTraining:
                 state[:] = 0.0
             self._store(self._returned(params), state, n_features, n_outputs)
             raise DivergenceError(self._stream_divergence_message(objective))
-        self.t_ += int(n_updates)
-        self.n_iter_ += 1
-        self.loss_curve_.append(float(objective))
-        self.lr_curve_.append(float(learning_rates[0]))
-        if self.verbose:
-            print(
-                f"-- Block {self.n_iter_}: running loss {objective:.6g}, learning "
-                f"rate {learning_rates[0]:.3g}, updates {self.t_}, "
-                f"{time.perf_counter() - started:.3g} s"
-            )
+        self._record_epoch(
+            objective, n_updates, learning_rates[0], started, name="Block"
+        )
         epoch_task.call_on_fit_task_end(
             estimator=self,
             reconstruction_attributes=self._fitted_attributes(
