@@ -32,6 +32,7 @@ from ._data import (
     EpochKernel,
     InMemoryRows,
     check_magnitude,
+    copy_fits,
     dask_features,
     is_dask_collection,
     is_memory_mapped,
@@ -562,13 +563,28 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """Return the training rows: chunked for dask and memory maps, else in memory.
 
         See ``sklearn_gd._data``; a memory-mapped block given to
-        ``partial_fit`` is read in place without being chunked.
+        ``partial_fit`` is read in place without being chunked. An in-memory
+        X whose shuffled copy would not fit (``_data.copy_fits``) is read in
+        chunks too.
         ``weight_unit``: the stream's mean weight (``partial_fit``).
         """
         n_rows = int(np.count_nonzero(sample_weight > 0))
         batch_size = self._resolve_batch_size(n_rows, incremental)
         n_threads = effective_n_jobs(self.n_jobs)
-        if is_dask_collection(X) or (not incremental and is_memory_mapped(X)):
+        # A shuffled copy of X that would not fit: read X in place, in chunks.
+        no_room = (
+            not incremental
+            and not sp.issparse(X)
+            and not is_dask_collection(X)
+            and self.shuffle
+            and batch_size < n_rows
+            and not copy_fits(X)
+        )
+        if (
+            no_room
+            or is_dask_collection(X)
+            or (not incremental and is_memory_mapped(X))
+        ):
             return ChunkedRows(
                 X, Y, sample_weight, batch_size, self.shuffle, n_threads, weight_unit
             )

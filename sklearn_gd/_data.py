@@ -42,6 +42,8 @@ MIN_BLOCK_ROWS = 64
 MIN_BLOCKS = 16
 # Bytes of X a memory-mapped fit visits at a time (see ChunkedRows).
 STREAM_BYTES = 16 * 2**20
+# The share of the available memory a shuffled copy of X may take.
+COPY_SHARE = 0.5
 # Rows below which full batch runs on one thread whatever n_jobs says.
 PARALLEL_ROWS = 10_000
 
@@ -51,6 +53,36 @@ def is_dask_collection(X):
     return type(X).__module__.split(".")[0].startswith("dask") and hasattr(
         X, "__dask_graph__"
     )
+
+
+def available_memory():
+    """Return the bytes of memory available to new allocations, or None if unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` on Linux (free memory plus what the
+    page cache would give back), else the free physical pages.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def copy_fits(X):
+    """Whether a shuffled copy of the dense ``X`` fits comfortably in memory.
+
+    Comfortably: within half of the memory available now. Otherwise a fit
+    reads ``X`` in place in chunks, as it reads a memory map
+    (:class:`ChunkedRows`): its extra memory is a chunk, not a copy of X.
+    """
+    available = available_memory()
+    return available is None or X.nbytes <= COPY_SHARE * available
 
 
 def is_memory_mapped(X):

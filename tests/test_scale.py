@@ -296,6 +296,31 @@ def test_memmap_fit_does_not_copy_X(tmp_path, monkeypatch):
     assert peak(X_mapped) < 0.6 * X.nbytes
 
 
+def test_an_array_whose_copy_would_not_fit_is_read_in_place(monkeypatch):
+    import tracemalloc
+
+    from sklearn_gd import _data
+
+    monkeypatch.setattr(_data, "STREAM_BYTES", 2**20)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60_000, 40))
+    y = X @ rng.normal(size=40) + 0.1 * rng.normal(size=60_000)
+    model = GDRegressor(batch_size=64, max_iter=3, tol=None, random_state=0)
+    model.fit(X[:100], y[:100])  # compile outside the count
+    roomy = clone(model).fit(X, y)
+    assert roomy.solver_ == "saga"  # the shuffled copy, in memory
+    # Less memory available than twice X: no copy, chunks as for a memory map.
+    monkeypatch.setattr(_data, "available_memory", lambda: X.nbytes)
+    tracemalloc.start()
+    tight = clone(model).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.6 * X.nbytes
+    assert tight.solver_ == "sgd"  # SAGA keeps its memory only for rows in memory
+    ridge = Ridge(alpha=1e-4 * len(y)).fit(X, y)
+    assert tight.score(X, y) == pytest.approx(ridge.score(X, y), abs=1e-3)
+
+
 def test_dask_chunks_shorter_than_a_batch_are_regrouped():
     X, y = _regression(1000)
     data = ChunkedRows(
