@@ -91,7 +91,12 @@ class StreamTraining:
         self.learning_rate_ = self._stream_learning_rate(
             data, kernel, params, constants
         )
-        initial_objective = data.objective(kernel, params, state, at_most=1024)
+        # What an exploding call is judged against: the stream's best running
+        # loss once it has one (a probe of the block's objective cost as much
+        # as the call's epoch on 2^20 sparse columns), else the block's.
+        initial_objective = stream.reference
+        if initial_objective is None:
+            initial_objective = data.objective(kernel, params, state, at_most=1024)
         if stream.settle:
             # After a fit that converged: a rate whose noise keeps it there.
             stream.settle = False
