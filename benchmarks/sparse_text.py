@@ -24,12 +24,12 @@ Usage::
 
 import argparse
 import statistics
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from run import timed  # benchmarks/run.py, beside this file
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 
@@ -60,22 +60,13 @@ def text_like(n_rows, n_columns, nonzeros, seed=0):
     return X, np.where(flip, 1 - y, y)
 
 
-def median_time(function, repeats):
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def epoch_and_setup(make, X, y, repeats):
     """Return ``(seconds per epoch, set-up seconds)`` of ``make(max_iter).fit``."""
     make(1).fit(X[:200], y[:200])  # compile
     ones, differences = [], []
     for _ in range(repeats):
-        one = median_time(lambda: make(1).fit(X, y), 1)
-        five = median_time(lambda: make(5).fit(X, y), 1)
+        one = timed(lambda: make(1).fit(X, y), 1)
+        five = timed(lambda: make(5).fit(X, y), 1)
         ones.append(one)
         differences.append((five - one) / 4)
     epoch = max(statistics.median(differences), 1e-9)
@@ -85,7 +76,7 @@ def epoch_and_setup(make, X, y, repeats):
 def stream_epoch(model, X, y, repeats):
     """Median seconds of one ``partial_fit`` call over all rows, mid-stream."""
     model.partial_fit(X, y, classes=[0, 1])
-    return median_time(lambda: model.partial_fit(X, y), repeats)
+    return timed(lambda: model.partial_fit(X, y), repeats)
 
 
 def peak_memory(make, X, y):

@@ -223,7 +223,7 @@ def auto_learning_rate(
 
 def smoothness_constants(
     data, *, curvature, fit_intercept, l2, rng, center, scale, max_rows=None,
-    mean_weight=1.0, spectrum=True,
+    mean_weight=1.0, spectrum=True, l_max=None,
 ):  # fmt: skip
     """Return ``(L_full, L_max)`` of the rows of ``data`` (see module doc).
 
@@ -232,7 +232,7 @@ def smoothness_constants(
     ``mean_weight`` is the rows' mean weight relative to the batches' unit:
     1 in a fit, whose weights have mean 1; in ``partial_fit`` the block's
     mean weight relative to the stream's. Without ``spectrum`` ``L_full``
-    is None and costs nothing.
+    is None and costs nothing; a given ``l_max`` is not computed again.
     """
     n_rows = data.n_rows
     max_rows = _MAX_ROWS_FOR_SPECTRUM if max_rows is None else max_rows
@@ -246,7 +246,8 @@ def smoothness_constants(
         return largest_row_norm(X, weights, centre, scale**2, float(fit_intercept))
 
     l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
-    l_max = curvature * data.reduce(largest_row, max) + l2_scaled
+    if l_max is None:
+        l_max = curvature * data.reduce(largest_row, max) + l2_scaled
     if not spectrum:
         return None, l_max
     if n_rows > max_rows:

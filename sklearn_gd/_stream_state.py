@@ -276,14 +276,6 @@ class Stream:
 
     # -- running loss ---------------------------------------------------------------
 
-    def diverged(self, objective):
-        """Whether a call's running loss shows the stream diverging."""
-        if not np.isfinite(objective):
-            return True
-        if self.reference is None:
-            return False
-        return objective > DIVERGENCE_FACTOR * (abs(self.reference) + 1.0)
-
     def record(
         self, objective, n_rows, n_updates, params, center, *, tol, n_iter_no_change,
         factor,

@@ -22,6 +22,7 @@ from ._rules import DivergenceError, EpochRules, RunningAverage
 from ._schedules import Adaptive, resolve_schedule
 from ._solvers import init_solver_state
 from ._stream_state import (
+    DIVERGENCE_FACTOR,
     SPECTRUM_ROWS,
     Stream,
     critical_batch_size,
@@ -135,11 +136,10 @@ class StreamTraining:
             self._restore(last_good, params, state)
             self._store(self._returned(params), state, n_features, n_outputs)
             return self
-        exploded = objective > 1e4 * (abs(initial_objective) + 1.0)
-        if (
-            exploded
-            or stream.diverged(objective)
-            or not (finite and np.isfinite(params).all())
+        # Against the stream's best running loss once there is one (above).
+        exploded = objective > DIVERGENCE_FACTOR * (abs(initial_objective) + 1.0)
+        if exploded or not (
+            finite and np.isfinite(objective) and np.isfinite(params).all()
         ):
             self._restore(last_good, params, state)
             if stream.best_params is not None:
@@ -372,7 +372,7 @@ class StreamTraining:
         if stream.l_full > 0.0 and l_max <= 1.1 * stream.l_max:
             return stream.l_full, l_max
         stream.l_max = max(stream.l_max, l_max)
-        return smoothness_constants(data, **settings)
+        return smoothness_constants(data, l_max=l_max, **settings)
 
     def _stream_learning_rate(self, data, kernel, params, constants):
         """Return ``learning_rate_`` for a block: the given float, or the stream's.
