@@ -27,6 +27,7 @@ from sklearn.utils.validation import (
 
 from ._accelerated import AcceleratedGradient
 from ._convergence import Judge, convergence_message
+from ._dask_rows import DaskRows
 from ._data import (
     ChunkedRows,
     EpochKernel,
@@ -241,18 +242,19 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """Return ``solver_``; "auto" is the rule that reaches the exact optimum.
 
         For a full-batch ``fit`` that is "accelerated", the FISTA iteration of
-        ``sklearn_gd._accelerated``; for mini-batches of rows in memory
-        "saga", whose memory of each row's gradient removes the noise floor.
-        ``partial_fit`` sees each block once and chunked data streams, so
-        neither keeps a memory per row: there "auto" is "sgd".
+        ``sklearn_gd._accelerated``; for mini-batches of rows in memory or on
+        dask workers "saga", whose memory of each row's gradient removes the
+        noise floor (on dask, refreshed at each epoch's start: see
+        ``sklearn_gd._dask_rows``). ``partial_fit`` sees each block once and
+        memory maps stream, so neither keeps a memory per row: there "auto"
+        is "sgd".
         """
-        if self.solver == "saga" and (
-            incremental or not isinstance(data, InMemoryRows)
-        ):
+        remembers = isinstance(data, (InMemoryRows, DaskRows))
+        if self.solver == "saga" and (incremental or not remembers):
             raise ValueError(
                 "solver='saga' keeps a memory of every row's gradient, so it "
-                "trains only in fit on data held in memory; use solver='auto' "
-                "for partial_fit, dask arrays and memory maps."
+                "trains only in fit on data held in memory or on dask workers; "
+                "use solver='auto' for partial_fit and memory maps."
             )
         if self.solver != "auto":
             return self.solver
@@ -265,8 +267,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             # The perceptron criterion is lowest at w = 0: no optimum to reach.
             return "sgd" if loss.minimised_at_zero else "accelerated"
         # SAGA's memory removes the noise of gradients, not of subgradients.
-        in_memory = isinstance(data, InMemoryRows)
-        return "saga" if in_memory and loss.smooth else "sgd"
+        return "saga" if remembers and loss.smooth else "sgd"
 
     @property
     def _step_solver(self):
@@ -560,31 +561,31 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         return self.schedule
 
     def _data_source(self, X, Y, sample_weight, rng, incremental, weight_unit=None):
-        """Return the training rows: chunked for dask and memory maps, else in memory.
+        """Return the training rows: on the dask workers, in chunks, or in memory.
 
-        See ``sklearn_gd._data``; a memory-mapped block given to
-        ``partial_fit`` is read in place without being chunked. An in-memory
-        X whose shuffled copy would not fit (``_data.copy_fits``) is read in
-        chunks too.
+        See ``sklearn_gd._dask_rows`` and ``sklearn_gd._data``; a memory-mapped
+        block given to ``partial_fit`` is read in place without being chunked.
+        An in-memory X whose shuffled copy would not fit
+        (``_data.copy_fits``) is read in chunks too.
         ``weight_unit``: the stream's mean weight (``partial_fit``).
         """
         n_rows = int(np.count_nonzero(sample_weight > 0))
         batch_size = self._resolve_batch_size(n_rows, incremental)
         n_threads = effective_n_jobs(self.n_jobs)
+        if is_dask_collection(X):
+            return DaskRows(
+                X, Y, sample_weight, batch_size, self.shuffle, n_threads, weight_unit,
+                rng,
+            )  # fmt: skip
         # A shuffled copy of X that would not fit: read X in place, in chunks.
         no_room = (
             not incremental
             and not sp.issparse(X)
-            and not is_dask_collection(X)
             and self.shuffle
             and batch_size < n_rows
             and not copy_fits(X)
         )
-        if (
-            no_room
-            or is_dask_collection(X)
-            or (not incremental and is_memory_mapped(X))
-        ):
+        if no_room or (not incremental and is_memory_mapped(X)):
             return ChunkedRows(
                 X, Y, sample_weight, batch_size, self.shuffle, n_threads, weight_unit
             )
@@ -753,7 +754,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             and LOSSES[self.loss].smoothed is not None,
         )  # fmt: skip
         if self.solver_ == "saga" and not data.full_batch:
-            judge.kernel.remember_gradients(data.X.shape[0], params.shape[0])
+            data.remember_gradients(judge.kernel, params.shape[0])
         averaging = bool(self.average)
         if averaging:
             if self._averaging is None:

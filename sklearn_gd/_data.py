@@ -18,7 +18,6 @@ only rows that train.
 """
 
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -137,6 +136,8 @@ class EpochKernel:
         self.n_outputs = n_outputs
         self.table = np.zeros((0, n_outputs))
         self.table_mean = np.zeros(0)
+        # The rows SAGA's mean is over, when not those of an epoch (dense only).
+        self.table_rows = 0
         self.averaged = np.zeros(0)
         self.average_state = np.zeros(2)
         self.workspace = None  # the just-in-time kernels' arrays (CSR only)
@@ -168,6 +169,20 @@ class EpochKernel:
         self.table = np.zeros((n_rows, self.n_outputs))
         self.table_mean = np.zeros(n_params)
 
+    def row_derivatives(self, X, Y, sample_weight, rows, params):
+        """Return SAGA's table at ``params``: each row's weighted loss derivative.
+
+        Of shape (rows of X, outputs), filled at ``rows`` (zero elsewhere),
+        by one pass of steps of size zero.
+        """
+        probe = EpochKernel(self.settings, self.center, self.precond, self.n_outputs)
+        probe.remember_gradients(X.shape[0], params.shape[0])
+        probe.run(
+            X, Y, sample_weight, rows, max(rows.shape[0], 1), np.zeros(1),
+            params.copy(), np.zeros((2, params.shape[0]), dtype=params.dtype), 0,
+        )  # fmt: skip
+        return probe.table
+
     def run(self, X, Y, sample_weight, order, batch_size, rates, params, state, t):
         """Run the kernel for X's format; return ``(objective, updates, finite)``."""
         if sp.issparse(X):
@@ -180,7 +195,7 @@ class EpochKernel:
         return run_epoch_dense(
             X, Y, sample_weight, order, batch_size, rates, params, state, t,
             *self.settings, self.center, self.precond, self.table, self.table_mean,
-            self.averaged, self.average_state,
+            self.averaged, self.average_state, self.table_rows,
         )  # fmt: skip
 
     def _workspace(self, n_params):
@@ -247,6 +262,33 @@ class EpochKernel:
         n_coef = params.shape[0] - self.n_outputs
         gradient[:n_coef] += l2 * params[:n_coef]
         return gradient
+
+
+def block_rows(row_bytes, n_rows):
+    """Return the rows of a block of :func:`random_blocks`: about ``BLOCK_BYTES``.
+
+    At least ``MIN_BLOCK_ROWS``, and at most a ``MIN_BLOCKS``-th of the rows
+    (more than ``MIN_BLOCK_ROWS``) so that small data still gets a random order.
+    """
+    return int(
+        np.clip(
+            BLOCK_BYTES // max(row_bytes, 1),
+            MIN_BLOCK_ROWS,
+            max(MIN_BLOCK_ROWS, n_rows // MIN_BLOCKS),
+        )
+    )
+
+
+def random_blocks(n_rows, block, rng):
+    """Return ``range(n_rows)`` in blocks of ``block`` rows visited at random.
+
+    The blocks start at a random offset and come in a random order; rows
+    within a block keep their storage order (see ``InMemoryRows.order``).
+    """
+    offset = int(rng.randint(block))
+    n_blocks = -(-(n_rows + offset) // block)
+    starts = rng.permutation(n_blocks).astype(np.intp) * block - offset
+    return block_order(starts, block, n_rows)
 
 
 _POOLS = {}
@@ -358,13 +400,7 @@ class InMemoryRows(_Rows):
         self.sparse = sp.issparse(X)
         self.n_batches = -(-self.n_rows // self.batch_size)
         stored = X.data.nbytes / max(X.shape[0], 1) if self.sparse else X[:1].nbytes
-        self.block = int(
-            np.clip(
-                BLOCK_BYTES // max(stored, 1),
-                MIN_BLOCK_ROWS,
-                max(MIN_BLOCK_ROWS, self.n_rows // MIN_BLOCKS),
-            )
-        )
+        self.block = block_rows(stored, self.n_rows)
         # Below some rows a thread costs more than it saves.
         self.n_threads = n_threads if self.n_rows >= PARALLEL_ROWS else 1
 
@@ -390,11 +426,7 @@ class InMemoryRows(_Rows):
             return rows
         if not self.shuffled_copy:
             return rng.permutation(rows)
-        block = self.block
-        offset = int(rng.randint(block))
-        n_blocks = -(-(self.n_rows + offset) // block)
-        starts = rng.permutation(n_blocks).astype(np.intp) * block - offset
-        return block_order(starts, block, self.n_rows)
+        return random_blocks(self.n_rows, self.block, rng)
 
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""
@@ -415,6 +447,10 @@ class InMemoryRows(_Rows):
             self.X, self.Y, self.sample_weight, rows, rows.shape[0], np.zeros(1),
             params.copy(), state.copy(), 0,
         )[0]  # fmt: skip
+
+    def remember_gradients(self, kernel, n_params):
+        """Give ``kernel`` SAGA's memory of every row's gradient."""
+        kernel.remember_gradients(self.X.shape[0], n_params)
 
     def _map(self, function):
         """Return ``[function(X, Y, weights, rows) for each thread's rows]``."""
@@ -450,67 +486,32 @@ class InMemoryRows(_Rows):
         return self.X, self.sample_weight
 
 
-def _on_chunk(function, X, Y, weights):
-    """Call ``function`` on a chunk and its training rows, found where it lives."""
-    return function(X, Y, weights, np.flatnonzero(weights > 0).astype(np.intp))
-
-
 class ChunkedRows(_Rows):
-    """Training rows in chunks: a memory-mapped array or a dask array.
+    """Training rows in chunks, read in place: a memory map or a large array.
 
-    ``X`` itself is never copied. A memory map is cut into chunks of about
-    ``STREAM_BYTES`` (a whole number of batches), a dask array keeps its own
-    chunks (regrouped if one but the last is shorter than a batch). Full
-    batch sums the chunks' loss gradients and takes the step on the client;
-    the dask workers compute their chunks' sums where the chunks live.
-    Mini-batches visit the chunks in a random order and each chunk's rows in
-    a random order, in a shuffled copy of that chunk; a dask chunk is fetched
-    while the one before trains. Extra memory: three chunks for dask (the
-    one training, its shuffled copy and the next), one for a memory map,
-    plus the per-row targets and weights.
+    ``X`` itself is never copied. It is cut into chunks of about
+    ``STREAM_BYTES`` (a whole number of batches). Full batch sums the
+    chunks' loss gradients (on ``n_threads`` threads) and takes the step;
+    mini-batches visit the chunks in a random order and each chunk's rows in
+    a random order, in a shuffled copy of that chunk. Extra memory: one
+    chunk, plus the per-row targets and weights. A dask array has its own
+    source, :class:`sklearn_gd._dask_rows.DaskRows`, which trains on the
+    workers.
     """
 
     def __init__(
         self, X, Y, sample_weight, batch_size, shuffle, n_threads=1, weight_unit=None
     ):
-        self.dask = is_dask_collection(X)
         self.n_threads = n_threads
-        n_samples = X.shape[0]
         positive = self._set_weights(sample_weight, batch_size, shuffle, weight_unit)
-        if self.dask:
-            import dask
-            import dask.array as da
+        row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+        chunk = max(STREAM_BYTES // row_bytes, 1)
+        chunk = -(-chunk // self.batch_size) * self.batch_size
+        bounds = np.append(np.arange(0, X.shape[0], chunk), X.shape[0])
+        self._set_chunks(X, Y, bounds, positive)
 
-            if not self.full_batch and min(X.chunks[0][:-1], default=np.inf) < (
-                self.batch_size
-            ):
-                # Batches do not straddle chunks: regroup chunks shorter than one.
-                X = X.rechunk({0: max(self.batch_size, max(X.chunks[0]))})
-            lengths = X.chunks[0]
-            bounds = np.concatenate([[0], np.cumsum(lengths)])
-            # Sent to the workers once, not with every pass's tasks.
-            weight_chunks = da.from_array(self.sample_weight, chunks=(lengths,))
-            target_chunks = da.from_array(Y, chunks=(lengths, Y.shape[1]))
-            with warnings.catch_warnings():
-                # distributed warns of graphs holding data: here it is meant.
-                warnings.filterwarnings("ignore", "Sending large graph")
-                weight_chunks, target_chunks = dask.persist(
-                    weight_chunks, target_chunks
-                )
-            self._persisted = (weight_chunks, target_chunks)  # keep them alive
-            self._blocks = list(
-                zip(
-                    X.to_delayed().ravel(),
-                    target_chunks.to_delayed().ravel(),
-                    weight_chunks.to_delayed().ravel(),
-                    strict=True,
-                )
-            )
-        else:
-            row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
-            chunk = max(STREAM_BYTES // row_bytes, 1)
-            chunk = -(-chunk // self.batch_size) * self.batch_size
-            bounds = np.append(np.arange(0, n_samples, chunk), n_samples)
+    def _set_chunks(self, X, Y, bounds, positive):
+        """Keep ``X``, ``Y`` and the chunks' bounds and training rows."""
         self.X, self.Y = X, Y
         self.bounds = bounds
         self.n_chunks = bounds.shape[0] - 1
@@ -530,30 +531,17 @@ class ChunkedRows(_Rows):
         start, stop = self.bounds[index], self.bounds[index + 1]
         return self.Y[start:stop], self.sample_weight[start:stop]
 
-    def _fetch(self, index):
-        """Return chunk ``index`` of X as an in-memory (or mapped) array."""
-        start, stop = self.bounds[index], self.bounds[index + 1]
-        if self.dask:
-            return np.asarray(self._blocks[index][0].compute())
-        return self.X[start:stop]
-
     def _map(self, function):
-        """Return ``[function(X, Y, weights, rows) for each chunk]``.
-
-        For dask, the calls run as tasks next to the chunks, in parallel.
-        """
-        if not self.dask:
-            return _threaded(
-                lambda index: function(
-                    self._fetch(index), *self._local(index), self.rows[index]
-                ),
-                range(self.n_chunks),
-                self.n_threads,
-            )
-        import dask
-
-        tasks = [dask.delayed(_on_chunk)(function, *block) for block in self._blocks]
-        return list(dask.compute(*tasks))
+        """Return ``[function(X, Y, weights, rows) for each chunk]``, on threads."""
+        return _threaded(
+            lambda index: function(
+                self.X[self.bounds[index] : self.bounds[index + 1]],
+                *self._local(index),
+                self.rows[index],
+            ),
+            range(self.n_chunks),
+            self.n_threads,
+        )
 
     def epoch(self, kernel, rates, params, state, t, rng):
         """Run one epoch in place; return ``(objective, updates, finite)``."""
@@ -563,30 +551,26 @@ class ChunkedRows(_Rows):
             rng.permutation(self.n_chunks) if self.shuffles else range(self.n_chunks)
         )
         total, n_updates, batch = 0.0, 0, 0
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = None
-            for position, index in enumerate(chunks):
-                X = pending.result() if pending is not None else self._fetch(index)
-                if self.dask and position + 1 < self.n_chunks:
-                    pending = pool.submit(self._fetch, chunks[position + 1])
-                Y, weights = self._local(index)
-                rows = self.rows[index]
-                if self.shuffles:
-                    rows = rng.permutation(rows)
-                    X, Y, weights = X[rows], Y[rows], weights[rows]
-                    rows = np.arange(rows.shape[0], dtype=np.intp)
-                n_batches = -(-rows.shape[0] // self.batch_size)
-                if n_batches == 0:
-                    continue
-                objective, updates, finite = kernel.run(
-                    X, Y, weights, rows, self.batch_size,
-                    rates[batch : batch + n_batches], params, state, t + n_updates,
-                )  # fmt: skip
-                batch += n_batches
-                total += objective * updates
-                n_updates += updates
-                if not finite:
-                    return objective, n_updates, False
+        for index in chunks:
+            start, stop = self.bounds[index], self.bounds[index + 1]
+            X, rows = self.X[start:stop], self.rows[index]
+            Y, weights = self._local(index)
+            if self.shuffles:
+                rows = rng.permutation(rows)
+                X, Y, weights = X[rows], Y[rows], weights[rows]
+                rows = np.arange(rows.shape[0], dtype=np.intp)
+            n_batches = -(-rows.shape[0] // self.batch_size)
+            if n_batches == 0:
+                continue
+            objective, updates, finite = kernel.run(
+                X, Y, weights, rows, self.batch_size,
+                rates[batch : batch + n_batches], params, state, t + n_updates,
+            )  # fmt: skip
+            batch += n_batches
+            total += objective * updates
+            n_updates += updates
+            if not finite:
+                return objective, n_updates, False
         return total / max(n_updates, 1), n_updates, True
 
     def objective(self, kernel, params, state, *, at_most=None):
@@ -614,10 +598,11 @@ class ChunkedRows(_Rows):
                 for index, first in enumerate(firsts[:-1])
             ]
         ).astype(np.intp)
-        X = self.X[rows]
-        if self.dask:
-            X = np.asarray(X.compute())
-        return X, self.sample_weight[rows]
+        return self._gather(rows), self.sample_weight[rows]
+
+    def _gather(self, rows):
+        """Return the rows ``rows`` of X in memory."""
+        return self.X[rows]
 
     def everything(self):
         """Return ``(X, weights)`` of the training rows, brought into memory."""

@@ -158,6 +158,7 @@ def run_epoch_dense(
     table_mean,
     averaged,
     average_state,
+    table_rows=0,
 ):
     """Run one epoch of mini-batch descent over the rows of dense ``X`` in ``order``.
 
@@ -173,7 +174,9 @@ def run_epoch_dense(
     2014): the table keeps each row's last weighted loss derivative, and
     ``table_mean`` the mean of the stored gradients, both updated in place
     (see :func:`_saga_estimate`); ``order`` must then hold every training
-    row, whose count is the ``n`` of that mean.
+    row, whose count is the ``n`` of that mean, unless ``table_rows`` (> 0)
+    gives ``n``: the table's rows outside ``order`` then keep their values
+    (a dask chunk's epoch, whose mean is over every chunk's rows).
 
     With a non-empty ``averaged`` the parameters after every update are
     folded into their running average (see :func:`_fold_into_average`).
@@ -183,7 +186,7 @@ def run_epoch_dense(
             X, Y, sample_weight, order, batch_size, learning_rates, params, state,
             t, fit_intercept, loss_code, multinomial, epsilon, solver, momentum,
             beta_2, l2, l1, center, precond, table, table_mean, averaged,
-            average_state,
+            average_state, table_rows,
         )  # fmt: skip
     saga = table.shape[0] > 0
     averaging = averaged.shape[0] > 0
@@ -232,7 +235,8 @@ def run_epoch_dense(
         # its rows instead of taking a full step from a few of them.
         scale = 1.0 / batch_size
         if saga:
-            _saga_estimate(grad, table_mean, batch_size, n_rows)
+            mean_rows = table_rows if table_rows > 0 else n_rows
+            _saga_estimate(grad, table_mean, batch_size, mean_rows)
             scale = 1.0
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr,
@@ -258,7 +262,7 @@ _GATHER_ROWS = 256
 def _run_epoch_dense_outputs(
     X, Y, sample_weight, order, batch_size, learning_rates, params, state, t,
     fit_intercept, loss_code, multinomial, epsilon, solver, momentum, beta_2, l2,
-    l1, center, precond, table, table_mean, averaged, average_state,
+    l1, center, precond, table, table_mean, averaged, average_state, table_rows,
 ):  # fmt: skip
     """:func:`run_epoch_dense` for several outputs, by matrix products.
 
@@ -338,7 +342,8 @@ def _run_epoch_dense_outputs(
         batch += 1
         scale = 1.0 / batch_size
         if saga:
-            _saga_estimate(grad, table_mean, batch_size, n_rows)
+            mean_rows = table_rows if table_rows > 0 else n_rows
+            _saga_estimate(grad, table_mean, batch_size, mean_rows)
             scale = 1.0
         penalty = solver_step(
             solver, params, grad, scale, n_coef, n_active, lr,

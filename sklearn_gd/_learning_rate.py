@@ -66,7 +66,9 @@ _DENSE_SIZE = 64
 # Lanczos' relative tolerance: the Ritz value approaches the top eigenvalue
 # from below, within 1e-3 at this tolerance on the test spectra (the 2% margin
 # below covers it), in 21 products where 1e-4 took 31 to 51.
-_LANCZOS_TOL = 1e-2
+LANCZOS_TOL = 1e-2
+# A margin on the top eigenvalue for Lanczos' tolerance and a sample's statistics.
+GRAM_MARGIN = 1.02
 
 
 class _Transformed:
@@ -155,12 +157,11 @@ def largest_gram_eigenvalue(Z, weights, fit_intercept):
         operator = LinearOperator((size, size), matvec=product, dtype=np.float64)
         start = np.ones(size)
         try:
-            top = eigsh(operator, k=1, which="LA", tol=_LANCZOS_TOL, v0=start)[0]
+            top = eigsh(operator, k=1, which="LA", tol=LANCZOS_TOL, v0=start)[0]
         except ArpackNoConvergence as error:
             top = error.eigenvalues
         eigenvalue = float(np.max(top, initial=0.0))
-    # A margin for Lanczos' tolerance and the sample's statistics.
-    return max(eigenvalue, 0.0) * 1.02
+    return max(eigenvalue, 0.0) * GRAM_MARGIN
 
 
 def auto_learning_rate(
@@ -228,7 +229,8 @@ def smoothness_constants(
     """Return ``(L_full, L_max)`` of the rows of ``data`` (see module doc).
 
     ``L_full`` comes from at most ``max_rows`` rows drawn at random
-    (``_MAX_ROWS_FOR_SPECTRUM`` by default), ``L_max`` from all of them.
+    (``_MAX_ROWS_FOR_SPECTRUM`` by default), ``L_max`` from all of them; on
+    dask both come from all rows, computed on the workers.
     ``mean_weight`` is the rows' mean weight relative to the batches' unit:
     1 in a fit, whose weights have mean 1; in ``partial_fit`` the block's
     mean weight relative to the stream's. Without ``spectrum`` ``L_full``
@@ -250,6 +252,10 @@ def smoothness_constants(
         l_max = curvature * data.reduce(largest_row, max) + l2_scaled
     if not spectrum:
         return None, l_max
+    if hasattr(data, "gram_eigenvalue"):
+        # Rows on dask workers: the eigenvalue of all of them, computed there.
+        top = data.gram_eigenvalue(center, scale, fit_intercept)
+        return curvature * top + l2_scaled, l_max
     if n_rows > max_rows:
         X, weights = data.sample(max_rows, rng)
     else:

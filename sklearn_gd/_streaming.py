@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from ._data import EpochKernel, InMemoryRows
+from ._data import InMemoryRows
 from ._learning_rate import (
     ADAPTIVE_FACTOR,
     FULL_BATCH_BOLDNESS,
@@ -265,14 +265,11 @@ class StreamTraining:
             return 1.0
         n_outputs = kernel.n_outputs
         n_coef = params.shape[0] - n_outputs
-        probe = EpochKernel(kernel.settings, kernel.center, kernel.precond, n_outputs)
-        probe.remember_gradients(data.X.shape[0], params.shape[0])
         rows = data.rows
-        probe.run(
-            data.X, data.Y, data.sample_weight, rows, 1, np.zeros(rows.shape[0]),
-            params.copy(), init_solver_state(params.shape[0], params.dtype), 0,
-        )  # fmt: skip
-        slopes = probe.table[rows]  # (rows, outputs): each row's weighted derivative
+        # (rows, outputs): each row's weighted loss derivative.
+        slopes = kernel.row_derivatives(
+            data.X, data.Y, data.sample_weight, rows, params
+        )[rows]
         metric = kernel.precond.astype(np.float64)
         solver = self._step_solver
         step = self.learning_rate_

@@ -10,7 +10,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import Ridge
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
-from sklearn_gd._data import ChunkedRows
+from sklearn_gd._dask_rows import DaskRows
 
 da = pytest.importorskip("dask.array")
 
@@ -148,7 +148,7 @@ def test_dask_full_batch_gives_the_in_memory_coefficients(params):
     )
     assert native.n_iter_ == in_memory.n_iter_
     # Full batch keeps the chunks: each sums its own gradient.
-    chunked = ChunkedRows(
+    chunked = DaskRows(
         da.from_array(X, chunks=(chunks, 6)), y[:, None], weights, len(y), True
     )
     assert chunked.full_batch and chunked.n_chunks == 4
@@ -323,7 +323,7 @@ def test_an_array_whose_copy_would_not_fit_is_read_in_place(monkeypatch):
 
 def test_dask_chunks_shorter_than_a_batch_are_regrouped():
     X, y = _regression(1000)
-    data = ChunkedRows(
+    data = DaskRows(
         da.from_array(X, chunks=10), y[:, None], np.ones(1000), 32, shuffle=True
     )
     lengths = data.X.chunks[0]
