@@ -38,7 +38,7 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from scipy.stats import norm
 
-from ._data import ChunkedRows, block_rows, random_blocks
+from ._data import ChunkedRows, block_rows, copy_fits, random_blocks
 from ._learning_rate import GRAM_MARGIN, LANCZOS_TOL
 
 # Features (with the intercept) up to which the workers send their chunks'
@@ -73,24 +73,27 @@ def _shuffled(chunk, seeds, block_info=None):
 
 
 def _local_epoch(
-    X, Y, weights, kernel, batch_size, rates, params, state, t, seed, snapshot,
-    n_rows,
+    X, Y, weights, kernel, batch_size, rates, params, state, t, seed, blocks,
+    snapshot, n_rows,
 ):  # fmt: skip
     """Train one chunk from ``params`` and ``state``, on the worker holding it.
 
-    The chunk's rows were shuffled once for the fit; ``seed`` draws the
-    order of its blocks of rows (None: storage order), as ``InMemoryRows``
-    visits its shuffled copy. With a ``snapshot`` (SAGA) the kernel's
-    ``table_mean`` is the mean loss gradient over all ``n_rows`` training
-    rows at the snapshot, and the steps are variance-reduced against each
-    row's derivative there (see :class:`DaskRows`). Returns ``(params,
-    state, objective, updates, finite)``.
+    ``seed`` draws the order of the chunk's rows (None: storage order): of
+    its blocks of rows if they were shuffled once for the fit (``blocks``),
+    as ``InMemoryRows`` visits its shuffled copy, else of the rows. With a
+    ``snapshot`` (SAGA) the kernel's ``table_mean`` is the mean loss
+    gradient over all ``n_rows`` training rows at the snapshot, and the
+    steps are variance-reduced against each row's derivative there (see
+    :class:`DaskRows`). Returns ``(params, state, objective, updates,
+    finite)``.
     """
     X = np.ascontiguousarray(X)
     rows = np.arange(X.shape[0], dtype=np.intp)
-    if seed is not None:
+    if seed is not None and blocks:
         block = block_rows(X[:1].nbytes, X.shape[0])
         rows = random_blocks(X.shape[0], block, np.random.RandomState(seed))
+    elif seed is not None:
+        rows = np.random.RandomState(seed).permutation(X.shape[0])
     rows = rows[weights[rows] > 0]
     if snapshot is not None:
         mean = kernel.table_mean
@@ -166,13 +169,19 @@ class DaskRows(ChunkedRows):
         rng = np.random.RandomState(0) if rng is None else rng
         self.mixed = False  # whether the rows were shuffled across chunks
         client = distributed_client()
-        if self.shuffles and len(X.chunks[0]) > 1:
+        # The shuffled chunks are kept for the fit: on the cluster, or with
+        # dask's local schedulers in memory if they fit there (else each
+        # epoch visits each chunk's rows in a random order, in place).
+        self.shuffled_copy = self.shuffles and (client is not None or copy_fits(X))
+        if self.shuffled_copy and len(X.chunks[0]) > 1:
             if client is not None:
                 X = client.persist(X)  # the test below and training read it
             if not self._exchangeable(X, Y):
                 X, Y, positive = self._mix(X, Y, positive, rng)
-        if self.shuffles:
+        if self.shuffled_copy:
             X, Y, positive = self._shuffle_chunks(X, Y, positive, rng)
+            if client is None:
+                X = X.persist()
         holders = [None] * len(X.chunks[0])
         if client is not None:
             from distributed import wait
@@ -356,6 +365,7 @@ class DaskRows(ChunkedRows):
                     state,
                     t + n_updates,
                     int(rng.randint(2**31)) if self.shuffles else None,
+                    self.shuffled_copy,
                     snapshot,
                     self.n_rows,
                 )  # fmt: skip

@@ -6,13 +6,14 @@ automatic learning rate needs. Two sources answer:
 
 * :class:`InMemoryRows`, for numpy arrays and CSR matrices: one kernel call
   per epoch over a shuffled copy of the rows (see :meth:`InMemoryRows.order`).
-* :class:`ChunkedRows`, for a ``numpy.memmap`` or a dask array: ``X`` is
-  never copied whole. Full batch sums each chunk's loss gradient (on the
-  dask workers, where the chunks live) and takes the solver step on the
-  client; mini-batches stream the chunks in a random order, each shuffled
-  in memory on its own.
+* :class:`ChunkedRows`, for a ``numpy.memmap`` or an array too large to
+  copy: ``X`` is read in place in chunks. Full batch sums each chunk's loss
+  gradient and takes the solver step; mini-batches stream the chunks in a
+  random order, each shuffled in memory on its own.
+* :class:`sklearn_gd._dask_rows.DaskRows`, for a dask array: everything
+  runs on the workers, where the chunks live.
 
-Both hold the targets ``Y`` and the weights in memory (one value a row and
+All hold the targets ``Y`` and the weights in memory (one value a row and
 output) and see weights of mean 1 over the rows with a positive weight, the
 only rows that train.
 """

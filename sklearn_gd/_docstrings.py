@@ -26,14 +26,16 @@ solver : {'auto', 'sgd', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'saga'}, \
 default='auto'
     The update rule. 'auto' picks one that converges to the exact optimum:
     accelerated proximal gradient (FISTA with restarts) for a full-batch
-    ``fit``, 'saga' for mini-batches in memory, 'sgd' otherwise
-    (``partial_fit``, dask arrays, memory maps); ``solver_`` records the
-    choice. 'sgd' is heavy-ball momentum (plain gradient descent with
-    ``momentum=0``), 'nesterov' Nesterov's accelerated gradient; 'adagrad',
-    'rmsprop' and 'adam' scale each coordinate by its gradient history;
-    'saga' corrects every mini-batch gradient with each row's last one,
-    which removes the noise floor of mini-batches (``fit`` on data in memory
-    only). Formulas and when to pick which: :ref:`user guide <solvers>`.
+    ``fit``, 'saga' for mini-batches in memory or on a dask array, 'sgd'
+    otherwise (``partial_fit``, memory maps, non-smooth losses);
+    ``solver_`` records the choice. 'sgd' is heavy-ball momentum (plain
+    gradient descent with ``momentum=0``), 'nesterov' Nesterov's
+    accelerated gradient; 'adagrad', 'rmsprop' and 'adam' scale each
+    coordinate by its gradient history; 'saga' corrects every mini-batch
+    gradient with each row's last one, which removes the noise floor of
+    mini-batches (``fit`` on data in memory or on dask workers, where the
+    memory is refreshed each epoch: :ref:`local_sgd`). Formulas and when to
+    pick which: :ref:`user guide <solvers>`.
 
 learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives a safe step
@@ -139,8 +141,8 @@ n_jobs : int, default=None
     Threads for full-batch epochs on in-memory data or a memory map: the rows
     are split into one part per thread and the parts' gradients added up.
     ``None`` means 1, ``-1`` all cores. Data under 10,000 rows and
-    mini-batch epochs use one thread; a dask ``X`` is parallel through its
-    scheduler. ``benchmarks/run.py`` measures the gain."""
+    mini-batch epochs use one thread; a dask ``X`` trains in parallel on
+    its workers (:ref:`local_sgd`). ``benchmarks/run.py`` measures the gain."""
 
 FITTED_ATTRIBUTES = """\
 n_iter_ : int

@@ -236,3 +236,16 @@ def test_on_a_local_cluster_only_parameters_leave_the_workers():
         # Per epoch, set-up and the final judgement included.
         assert moved / model.n_iter_ <= 0.05 * X.nbytes
         assert _gap(model, X, target) <= 1e-3
+
+
+def test_without_room_for_shuffled_chunks_rows_are_visited_at_random(monkeypatch):
+    # dask's local schedulers keep the shuffled chunks in memory only if they
+    # fit; otherwise each epoch draws a fresh order of each chunk's rows.
+    monkeypatch.setattr(_dask_rows, "copy_fits", lambda X: False)
+    X, y = _regression(6000)
+    X_dask = da.from_array(X, chunks=1500)
+    data = DaskRows(X_dask, y[:, None], np.ones(6000), 64, True)
+    assert not data.shuffled_copy and data.X is X_dask
+    model = GDRegressor(batch_size=64, random_state=0).fit(X_dask, y)
+    assert model.solver_ == "saga"
+    assert _gap(model, X, y) <= 1e-3
