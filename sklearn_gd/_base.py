@@ -35,6 +35,7 @@ from ._data import (
     check_magnitude,
     copy_fits,
     dask_features,
+    dask_rows_where,
     is_dask_collection,
     is_memory_mapped,
     map_rows,
@@ -684,7 +685,10 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         if not self.early_stopping or incremental:
             return Y, sample_weight, None
         held_out = self._split_validation(y, sample_weight, rng)
-        validation = (X[held_out], y[held_out], sample_weight[held_out])
+        X_held_out = (
+            dask_rows_where(X, held_out) if is_dask_collection(X) else X[held_out]
+        )
+        validation = (X_held_out, y[held_out], sample_weight[held_out])
         sample_weight = np.where(held_out, 0.0, sample_weight).astype(
             sample_weight.dtype
         )

@@ -412,7 +412,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
             return np.log(self.predict_proba(X))
 
     def _validation_score(self, X, y, sample_weight):
-        predicted = self._labels_of(self._decision_validated(X))
+        # Computed once for a dask X (a lazy array would be computed by every
+        # check the metric makes).
+        predicted = self._labels_of(np.asarray(self._decision_validated(X)))
         return accuracy_score(y, predicted, sample_weight=sample_weight)
 
     def _split_validation(self, y, sample_weight, rng):

@@ -7,28 +7,36 @@ per-chunk sums and the solver's state travel:
 * full batch: each chunk's loss-gradient sum (one vector a chunk);
 * mini-batches: *local SGD with averaging*. An epoch is a number of rounds.
   In each round every worker trains one of its own chunks, from the current
-  parameters and solver state, with the compiled epoch kernel over that
-  chunk's rows in a fresh random order. The client then averages the
-  workers' parameters and states, weighted by the rows each trained, and
-  starts the next round from the average (parameter averaging, Zinkevich et
-  al. 2010; local SGD, Stich 2019). With one worker (or dask's local
-  schedulers) a round is one chunk and the fit is sequential mini-batch SGD
-  over shuffled chunks.
+  parameters and solver state, with the compiled epoch kernel; the client
+  then averages the workers' parameters and states, weighted by the rows
+  each trained, and starts the next round from the average (parameter
+  averaging, Zinkevich et al. 2010; local SGD, Stich 2019). With one worker
+  (or dask's local schedulers) a round is one chunk and the fit is
+  sequential mini-batch descent over chunks in a random order.
+* SAGA (``solver="auto"``): at each epoch's start the workers compute the
+  mean gradient at that point, the snapshot; each chunk's steps are then
+  corrected by its rows' derivatives at the snapshot, and the mean takes in
+  the chunk's changes over all rows (the kernel's ``table_rows``). This is
+  SVRG's correction (Johnson & Zhang 2013) and, across workers, SCAFFOLD's
+  control variate (Karimireddy et al. 2020): no noise floor, and no pull of
+  a chunk towards its own optimum, to first order.
 * the automatic learning rate's statistics: feature moments, the largest
   row norm and the Gram matrix's top eigenvalue (the chunks' Gram matrices,
   or Lanczos products over the chunks for many features).
 
-The averaging period is one chunk per worker: the workers drift apart for a
-chunk's worth of steps, and averaging pulls them back together. A shorter
-period (smaller chunks: ``X.rechunk``) follows the sequential path more
-closely and costs a round trip per chunk; a longer one saves round trips
-and, when the chunks differ in distribution, leaves each round's average
-further from the sequential step (Stich 2019 bounds the excess by the
-learning rate times the period). The steps count along the averaged path:
-``t_`` grows by the longest chunk's batches each round. With a
-``dask.distributed`` client, ``X`` is persisted on the cluster for the fit
-and each task is pinned to the worker that holds its chunk; the targets and
-weights are scattered to the same workers once.
+The averaging period is one chunk per worker: a shorter one (``X.rechunk``)
+follows the sequential path more closely and costs a round trip per chunk.
+Steps count along the averaged path: ``t_`` grows by the longest chunk's
+batches each round.
+
+Where ``X`` fits in half the workers' memory limits (without a distributed
+client: in half the available memory), it is kept for the fit: each chunk's
+rows are shuffled once, ``X`` is persisted, each task is pinned to the worker
+holding its chunk, and the targets and weights are sent to that worker once.
+Chunks whose means differ beyond chance (rows sorted by class, target or
+date) are first shuffled across the workers, once. Otherwise every pass
+computes its chunks from their source where the tasks run, and each epoch
+visits each chunk's rows in a fresh random order.
 """
 
 import contextlib
@@ -38,7 +46,7 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from scipy.stats import norm
 
-from ._data import ChunkedRows, block_rows, copy_fits, random_blocks
+from ._data import COPY_SHARE, ChunkedRows, block_rows, copy_fits, random_blocks
 from ._learning_rate import GRAM_MARGIN, LANCZOS_TOL
 
 # Features (with the intercept) up to which the workers send their chunks'
@@ -59,6 +67,15 @@ def distributed_client():
     import dask.base
 
     return client if dask.base.get_scheduler() == client.get else None
+
+
+def _cluster_fits(client, X):
+    """Whether ``X`` fits comfortably in the workers' memory (half their limits)."""
+    workers = client.scheduler_info()["workers"].values()
+    limits = [worker.get("memory_limit") or 0 for worker in workers]
+    if not limits or not all(limits):
+        return True  # no limit: the machines' memory decides, as in memory
+    return X.nbytes <= COPY_SHARE * sum(limits)
 
 
 def _on_chunk(X, Y, weights, function):
@@ -169,10 +186,12 @@ class DaskRows(ChunkedRows):
         rng = np.random.RandomState(0) if rng is None else rng
         self.mixed = False  # whether the rows were shuffled across chunks
         client = distributed_client()
-        # The shuffled chunks are kept for the fit: on the cluster, or with
-        # dask's local schedulers in memory if they fit there (else each
-        # epoch visits each chunk's rows in a random order, in place).
-        self.shuffled_copy = self.shuffles and (client is not None or copy_fits(X))
+        # X is kept for the fit where it fits comfortably: persisted on the
+        # cluster, or with dask's local schedulers in memory. Otherwise every
+        # pass computes its chunks from their source where the task runs, and
+        # each epoch visits each chunk's rows in a random order, in place.
+        keep = copy_fits(X) if client is None else _cluster_fits(client, X)
+        self.shuffled_copy = self.shuffles and keep
         if self.shuffled_copy and len(X.chunks[0]) > 1:
             if client is not None:
                 X = client.persist(X)  # the test below and training read it
@@ -183,13 +202,19 @@ class DaskRows(ChunkedRows):
             if client is None:
                 X = X.persist()
         holders = [None] * len(X.chunks[0])
-        if client is not None:
+        self.pinned = client is not None and keep
+        if self.pinned:
             from distributed import wait
 
             X = client.persist(X)
             wait(X)
             who_has = client.who_has(X)
             holders = [sorted(who_has[key[0]])[0] for key in X.__dask_keys__()]
+        elif client is not None:
+            # Not pinned: a round gives each worker's share one chunk, and
+            # the scheduler runs each task where its chunk is computed.
+            workers = sorted(client.scheduler_info()["workers"])
+            holders = [workers[i % len(workers)] for i in range(len(holders))]
         bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
         self._set_chunks(X, Y, bounds, positive)
         self.holders = holders
@@ -274,7 +299,8 @@ class DaskRows(ChunkedRows):
         """Return each chunk's ``(Y, weights)``: on its worker with a client.
 
         They are sent once, to the worker that holds the chunk of X, so no
-        task has to fetch them from another worker.
+        task has to fetch them from another worker (where X is not kept, to
+        the worker of the chunk's group, where its tasks mostly run).
         """
         local = [self._local(index) for index in range(self.n_chunks)]
         if client is None:
@@ -299,9 +325,9 @@ class DaskRows(ChunkedRows):
 
     def _on(self, index):
         """Return a context pinning the tasks on chunk ``index`` to its worker."""
-        holder = self.holders[index]
-        if holder is None:
+        if not self.pinned:
             return contextlib.nullcontext()
+        holder = self.holders[index]
         import dask
 
         return dask.annotate(workers=[holder], allow_other_workers=False)

@@ -676,6 +676,36 @@ def dask_features(estimator, X, *, reset):
     return X
 
 
+def _rows_of_chunk(chunk, mask):
+    return chunk[mask]
+
+
+def dask_rows_where(X, mask):
+    """Return the rows of the dask array ``X`` where ``mask`` is True, lazily.
+
+    Chunk by chunk, each task given its slice of the mask, so every row
+    stays on the worker of its chunk: dask's own ``X[mask]`` gathers rows by
+    a shuffle, which on a LocalCluster moved 18% of X between the workers
+    for a tenth of its rows, and a mask passed as a dask array moved chunks
+    of X to the mask's worker on the first pass.
+    """
+    import dask
+    import dask.array as da
+
+    bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
+    parts = [
+        da.from_delayed(
+            dask.delayed(_rows_of_chunk)(block, mask[start:stop]),
+            shape=(int(np.count_nonzero(mask[start:stop])), X.shape[1]),
+            dtype=X.dtype,
+        )
+        for block, start, stop in zip(
+            X.to_delayed().ravel(), bounds[:-1], bounds[1:], strict=True
+        )
+    ]
+    return da.concatenate(parts, axis=0)
+
+
 def map_rows(function, X, n_columns, dtype):
     """Apply ``function`` to each chunk of the dask array ``X``, lazily.
 

@@ -244,7 +244,10 @@ class GDRegressor(RegressorMixin, BaseGD):
         return coef.ravel() if self._y_ndim == 1 else coef
 
     def _validation_score(self, X, y, sample_weight):
-        return r2_score(y, self._predict_validated(X), sample_weight=sample_weight)
+        # Computed once for a dask X (a lazy array would be computed by every
+        # check the metric makes).
+        predicted = np.asarray(self._predict_validated(X))
+        return r2_score(y, predicted, sample_weight=sample_weight)
 
     def _split_validation(self, y, sample_weight, rng):
         n_samples = y.shape[0]

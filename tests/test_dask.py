@@ -222,6 +222,11 @@ def test_on_a_local_cluster_only_parameters_leave_the_workers():
         for estimator, target in (
             (GDRegressor(batch_size=256, random_state=0), y),
             (GDClassifier(batch_size=256, random_state=0), classes),
+            # Held-out rows are scored where they are: only predictions move.
+            (
+                GDClassifier(batch_size=256, random_state=0, early_stopping=True),
+                classes,
+            ),
         ):
             before = _sent(client)
             with distributed.get_task_stream(client) as stream:
@@ -235,7 +240,23 @@ def test_on_a_local_cluster_only_parameters_leave_the_workers():
         assert model.solver_ == "saga"
         # Per epoch, set-up and the final judgement included.
         assert moved / model.n_iter_ <= 0.05 * X.nbytes
-        assert _gap(model, X, target) <= 1e-3
+        if not model.early_stopping:
+            assert _gap(model, X, target) <= 1e-3
+    stopped = fitted[-1][0]
+    assert len(stopped.validation_scores_) == stopped.n_iter_
+    assert stopped.best_validation_score_ > 0.8
+
+
+def test_held_out_rows_are_selected_chunk_by_chunk():
+    from sklearn_gd._data import dask_rows_where
+
+    X, _ = _regression(1000)
+    mask = np.random.default_rng(0).random(1000) < 0.1
+    held_out = dask_rows_where(da.from_array(X, chunks=(300, 5)), mask)
+    assert held_out.chunks[0] == tuple(
+        int(mask[start : start + 300].sum()) for start in range(0, 1000, 300)
+    )
+    assert_allclose(held_out.compute(), X[mask], rtol=0)
 
 
 def test_without_room_for_shuffled_chunks_rows_are_visited_at_random(monkeypatch):
