@@ -382,9 +382,12 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """Return a callable giving the public attributes of ``params``, for callbacks.
 
         Callbacks evaluate it only when they need a fitted copy of the
-        estimator (``ScoringMonitor`` does, ``ProgressBar`` does not).
+        estimator (``ScoringMonitor`` does, ``ProgressBar`` does not), and
+        then within the hook's call (scikit-learn's ``CallbackContext``
+        evaluates callable arguments at once), so ``params`` is read there,
+        not copied: two copies an epoch cost 1 ms on 2^20 coefficients, for
+        fits that mostly have no callback at all.
         """
-        params = params.copy()
 
         def attributes():
             coef, intercept = self._public_coefficients(params, n_features, n_outputs)
