@@ -379,6 +379,8 @@ class DaskRows(ChunkedRows):
                 for order in orders
                 if position < order.shape[0] and self.rows[order[position]].shape[0]
             ]
+            if not chunks:
+                continue  # this round's chunks have no training rows
             steps = [-(-self.rows[i].shape[0] // self.batch_size) for i in chunks]
             tasks = [
                 self._task(

@@ -270,3 +270,17 @@ def test_without_room_for_shuffled_chunks_rows_are_visited_at_random(monkeypatch
     model = GDRegressor(batch_size=64, random_state=0).fit(X_dask, y)
     assert model.solver_ == "saga"
     assert _gap(model, X, y) <= 1e-3
+
+
+def test_a_chunk_without_training_rows_is_skipped():
+    # Zero weights over a whole chunk (or early_stopping holding out a
+    # one-row last chunk): its rounds have nothing to train.
+    X, y = _regression(8000)
+    weights = np.ones(8000)
+    weights[2000:4000] = 0.0
+    X_dask = da.from_array(X, chunks=2000)
+    model = GDRegressor(batch_size=64, random_state=0)
+    fitted = clone(model).fit(X_dask, y, sample_weight=weights)
+    kept = weights > 0
+    assert _gap(fitted, X[kept], y[kept]) <= 1e-3
+    clone(model).partial_fit(X_dask, y, sample_weight=weights)
