@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
 
 from ._accelerated import AcceleratedGradient
 from ._convergence import Judge, convergence_message
-from ._dask_rows import DaskRows
+from ._dask_rows import DaskRows, keep_if_room
 from ._data import (
     ChunkedRows,
     EpochKernel,
@@ -688,9 +688,11 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         if not self.early_stopping or incremental:
             return Y, sample_weight, None
         held_out = self._split_validation(y, sample_weight, rng)
-        X_held_out = (
-            dask_rows_where(X, held_out) if is_dask_collection(X) else X[held_out]
-        )
+        if is_dask_collection(X):
+            # Kept where they fit, so each epoch does not read X again.
+            X_held_out = keep_if_room(dask_rows_where(X, held_out))
+        else:
+            X_held_out = X[held_out]
         validation = (X_held_out, y[held_out], sample_weight[held_out])
         sample_weight = np.where(held_out, 0.0, sample_weight).astype(
             sample_weight.dtype

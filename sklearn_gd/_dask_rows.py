@@ -29,10 +29,10 @@ follows the sequential path more closely and costs a round trip per chunk.
 Steps count along the averaged path: ``t_`` grows by the longest chunk's
 batches each round.
 
-Where ``X`` fits in half the workers' memory limits (without a distributed
-client: in half the available memory), it is kept for the fit: each chunk's
-rows are shuffled once, ``X`` is persisted, each task is pinned to the worker
-holding its chunk, and the targets and weights are sent to that worker once.
+Where a copy of ``X`` fits in half the workers' free memory (without a
+distributed client: in half the available memory), a copy with each chunk's
+rows shuffled is kept for the fit, each task is pinned to the worker holding
+its chunk, and the targets and weights are sent to that worker once.
 Chunks whose means differ beyond chance (rows sorted by class, target or
 date) are first shuffled across the workers, once. Otherwise every pass
 computes its chunks from their source where the tasks run, and each epoch
@@ -70,12 +70,30 @@ def distributed_client():
 
 
 def _cluster_fits(client, X):
-    """Whether ``X`` fits comfortably in the workers' memory (half their limits)."""
+    """Whether a copy of ``X`` fits comfortably in the workers' free memory.
+
+    Comfortably: within half of their memory limits less what their
+    processes use now (the user's own persisted X included), as a shuffled
+    copy in memory must fit in half the available memory.
+    """
     workers = client.scheduler_info()["workers"].values()
     limits = [worker.get("memory_limit") or 0 for worker in workers]
     if not limits or not all(limits):
         return True  # no limit: the machines' memory decides, as in memory
-    return X.nbytes <= COPY_SHARE * sum(limits)
+    used = sum(worker.get("metrics", {}).get("memory", 0) for worker in workers)
+    return X.nbytes <= COPY_SHARE * (sum(limits) - used)
+
+
+def keep_if_room(X):
+    """Return the dask array ``X`` persisted where a copy of it fits, else ``X``.
+
+    On the cluster with a distributed client, in memory with dask's local
+    schedulers: see :func:`_cluster_fits` and ``_data.copy_fits``.
+    """
+    client = distributed_client()
+    if client is None:
+        return X.persist() if copy_fits(X) else X
+    return client.persist(X) if _cluster_fits(client, X) else X
 
 
 def _on_chunk(X, Y, weights, function):
@@ -95,6 +113,8 @@ def _local_epoch(
 ):  # fmt: skip
     """Train one chunk from ``params`` and ``state``, on the worker holding it.
 
+    ``rates`` is an array of one rate a step, or ``(rate, steps)`` when all
+    are equal (a task then carries two numbers down, not one a step).
     ``seed`` draws the order of the chunk's rows (None: storage order): of
     its blocks of rows if they were shuffled once for the fit (``blocks``),
     as ``InMemoryRows`` visits its shuffled copy, else of the rows. With a
@@ -104,6 +124,8 @@ def _local_epoch(
     :class:`DaskRows`). Returns ``(params, state, objective, updates,
     finite)``.
     """
+    if isinstance(rates, tuple):
+        rates = np.full(rates[1], rates[0])  # one rate for every step
     X = np.ascontiguousarray(X)
     rows = np.arange(X.shape[0], dtype=np.intp)
     if seed is not None and blocks:
@@ -154,6 +176,13 @@ def _chunks_agree(means, variances, lengths, false_alarm=1e-6):
     return bool(np.max(z, initial=0.0) <= threshold)
 
 
+def _compact(rates):
+    """Return ``rates``, or ``(rate, steps)`` when they are all equal."""
+    if rates.shape[0] > 1 and np.all(rates == rates[0]):
+        return (float(rates[0]), rates.shape[0])
+    return rates
+
+
 def _design(X, weights, rows, center, scale, fit_intercept):
     """Return ``(A, weights)`` of the training rows, ``A = [(X - center) * scale, 1]``.
 
@@ -186,8 +215,8 @@ class DaskRows(ChunkedRows):
         rng = np.random.RandomState(0) if rng is None else rng
         self.mixed = False  # whether the rows were shuffled across chunks
         client = distributed_client()
-        # X is kept for the fit where it fits comfortably: persisted on the
-        # cluster, or with dask's local schedulers in memory. Otherwise every
+        # A shuffled copy of X is kept for the fit where it fits comfortably:
+        # on the cluster, or with dask's local schedulers in memory. Otherwise every
         # pass computes its chunks from their source where the task runs, and
         # each epoch visits each chunk's rows in a random order, in place.
         keep = copy_fits(X) if client is None else _cluster_fits(client, X)
@@ -232,12 +261,13 @@ class DaskRows(ChunkedRows):
         Rows sorted by class, by target or by time make chunks that differ:
         local steps on one chunk then pull towards that chunk's own optimum,
         which averaging and the snapshot's correction only undo to first
-        order (on two classes in sorted chunks the fit ended 0.38 above the
-        optimum, against 5e-10 shuffled). The test compares each chunk's
+        order (two classes split at the median of a target, rows sorted by
+        it, 20,000 x 10 in four chunks: 4e-3 above the optimum after 100
+        epochs, against 9e-8 in 9 mixed). The test compares each chunk's
         mean of every feature and target with the mean of all rows, in
         standard errors of a random chunk of its size, at a family-wise
         false alarm rate of 1e-6. The chunks' moments cost one pass on the
-        workers; only ``2 n_features + 1`` numbers a chunk come back.
+        workers; only ``2 n_features`` numbers a chunk come back.
         """
         import dask
 
@@ -388,7 +418,7 @@ class DaskRows(ChunkedRows):
                     _local_epoch,
                     remote,
                     self.batch_size,
-                    rates[n_updates : n_updates + n_steps],
+                    _compact(rates[n_updates : n_updates + n_steps]),
                     params,
                     state,
                     t + n_updates,

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
 
 from sklearn_gd import GDClassifier, GDRegressor, _dask_rows
 from sklearn_gd._dask_rows import DaskRows, _chunks_agree
@@ -31,10 +32,10 @@ def _regression(n_samples, n_features=5, random_state=0):
     return X, y
 
 
-def _kernel(n_features, *, fit_intercept=True, momentum=0.0, l2=0.0):
-    """A squared-error sgd kernel on unscaled, uncentred data."""
+def _kernel(n_features, *, fit_intercept=True, momentum=0.0, l2=0.0, solver="sgd"):
+    """A squared-error kernel on unscaled, uncentred data."""
     settings = (
-        fit_intercept, LOSSES["squared_error"].code, False, 0.1, SOLVERS["sgd"],
+        fit_intercept, LOSSES["squared_error"].code, False, 0.1, SOLVERS[solver],
         momentum, 0.999, l2, 0.0,
     )  # fmt: skip
     return EpochKernel(settings, np.zeros(0), np.ones(n_features + 1), 1)
@@ -46,10 +47,12 @@ def _gap(model, X, y):
     return (objective(problem, model.coef_, model.intercept_) - best) / abs(best)
 
 
-def test_a_round_averages_the_workers_by_their_rows():
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_round_averages_the_workers_by_their_rows(solver):
     # Two workers (groups) holding chunks 0, 2 and 1, 3 of uneven sizes: each
-    # round every worker trains one chunk from the same point, and the next
-    # round starts from the row-weighted mean of their parameters and state.
+    # round every worker trains one chunk from the same point and step
+    # count, and the next round starts from the row-weighted mean of their
+    # parameters and state, its steps counted after the longer chunk's.
     X, y = _regression(2000)
     chunks = (300, 700, 500, 500)
     data = DaskRows(
@@ -57,14 +60,15 @@ def test_a_round_averages_the_workers_by_their_rows():
     )
     data.groups = [np.array([0, 2]), np.array([1, 3])]
     data._set_rounds()
-    kernel = _kernel(5, momentum=0.9, l2=1e-3)
+    kernel = _kernel(5, momentum=0.9, l2=1e-3, solver=solver)
     rates = np.full(data.n_batches, 0.01)
     params, state = np.zeros(6), np.zeros((2, 6))
-    objective_, updates, finite = data.epoch(
+    _, updates, finite = data.epoch(
         kernel, rates, params, state, 0, np.random.RandomState(0)
     )
     bounds = np.cumsum((0,) + chunks)
     W, b, v, s = np.zeros((5, 1)), np.zeros(1), np.zeros((6, 1)), np.zeros((6, 1))
+    t = 0
     for pair in ([0, 1], [2, 3]):
         parts = []
         for index in pair:
@@ -80,11 +84,11 @@ def test_a_round_averages_the_workers_by_their_rows():
                     W,
                     b,
                     (v, s),
-                    0,
+                    t,
                     fit_intercept=True,
                     loss="squared_error",
                     epsilon=0.1,
-                    solver="sgd",
+                    solver=solver,
                     momentum=0.9,
                     beta_2=0.999,
                     l2=1e-3,
@@ -95,12 +99,15 @@ def test_a_round_averages_the_workers_by_their_rows():
         W = sum(w * part[0] for w, part in zip(share, parts, strict=True))
         b = sum(w * part[1] for w, part in zip(share, parts, strict=True))
         v = sum(w * part[2][0] for w, part in zip(share, parts, strict=True))
+        s = sum(w * part[2][1] for w, part in zip(share, parts, strict=True))
+        t += max(-(-chunks[i] // 64) for i in pair)
     assert finite
-    assert_allclose(params[:5], W.ravel(), rtol=1e-10)
-    assert_allclose(params[5], b[0], rtol=1e-10)
-    assert_allclose(state[0], v.ravel(), rtol=1e-10, atol=1e-14)
+    assert_allclose(params[:5], W.ravel(), rtol=1e-9)
+    assert_allclose(params[5], b[0], rtol=1e-9)
+    assert_allclose(state[0], v.ravel(), rtol=1e-9, atol=1e-14)
+    assert_allclose(state[1], s.ravel(), rtol=1e-9, atol=1e-14)
     # The steps of the averaged path: the longer chunk's batches each round.
-    assert updates == -(-700 // 64) + -(-500 // 64)
+    assert updates == t == -(-700 // 64) + -(-500 // 64)
 
 
 def test_the_variance_reduced_local_epoch_follows_its_formula():
@@ -150,23 +157,58 @@ def test_random_chunks_agree_and_sorted_ones_do_not():
     assert not _chunks_agree(ordered.mean(axis=1), ordered.var(axis=1), lengths)
 
 
-def test_classes_in_sorted_chunks_are_mixed_and_reach_the_optimum():
-    # Rows sorted by class: each chunk holds one class. Local steps on one
-    # chunk would pull towards it (gap 0.38 without mixing); the fit finds
-    # the chunks unlike each other and shuffles the rows across them once.
-    X, y = make_classification(8000, 6, random_state=0)
-    order = np.argsort(y, kind="stable")
-    X, y = X[order], y[order]
-    X_dask = da.from_array(X, chunks=1000)
-    data = DaskRows(X_dask, y[:, None].astype(float), np.ones(8000), 64, True)
-    assert data.mixed
-    model = GDClassifier(batch_size=64, random_state=0).fit(X_dask, y)
-    assert _gap(model, X, y) <= 1e-3
-    shuffled = np.random.default_rng(0).permutation(8000)
+def _sorted_classes(n_samples=20_000, n_features=10):
+    """Two classes split at the median of a target, the rows sorted by it."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, n_features)) + 2.0
+    target = X @ rng.normal(size=n_features) + rng.normal(size=n_samples)
+    order = np.argsort(target)
+    X, target = X[order], target[order]
+    return X, (target > np.median(target)).astype(int)
+
+
+def test_classes_in_sorted_chunks_are_mixed_and_reach_the_optimum(monkeypatch):
+    # Each chunk holds one class, and mostly one end of it. Local steps on
+    # one chunk pull towards that chunk's own optimum, which the snapshot's
+    # correction undoes only to first order; the fit finds the chunks unlike
+    # each other and shuffles the rows across them once.
+    X, y = _sorted_classes()
+    X_dask = da.from_array(X, chunks=5000)
+    assert DaskRows(X_dask, y[:, None].astype(float), np.ones(20_000), 64, True).mixed
+    model = GDClassifier(batch_size=64, random_state=0, max_iter=50)
+    mixed = clone(model).fit(X_dask, y)
+    assert _gap(mixed, X, y) <= 1e-5
+    monkeypatch.setattr(DaskRows, "_exchangeable", lambda self, X, Y: True)
+    with pytest.warns(ConvergenceWarning):
+        unmixed = clone(model).fit(X_dask, y)
+    assert _gap(unmixed, X, y) > 1e-3
+    shuffled = np.random.default_rng(0).permutation(20_000)
+    monkeypatch.undo()
     assert not DaskRows(
-        da.from_array(X[shuffled], chunks=1000),
-        y[shuffled, None].astype(float), np.ones(8000), 64, True,
+        da.from_array(X[shuffled], chunks=5000),
+        y[shuffled, None].astype(float), np.ones(20_000), 64, True,
     ).mixed  # fmt: skip
+
+
+def test_uneven_weights_reach_the_weighted_optimum():
+    # The weights follow their rows through the chunks' shuffles and the mix.
+    X, y = _regression(8000)
+    weights = np.random.default_rng(3).exponential(size=8000)
+    weights[::7] = 0.0
+    for rows in (np.arange(8000), np.argsort(y)):  # random and sorted chunks
+        model = GDRegressor(batch_size=64, random_state=0, tol=1e-8)
+        X_dask = da.from_array(X[rows], chunks=2000)
+        model.fit(X_dask, y[rows], sample_weight=weights[rows])
+        exact = Ridge(alpha=1e-4 * weights.sum(), solver="cholesky")
+        exact.fit(X, y, sample_weight=weights)
+
+        def objective_of(coef, intercept):
+            residuals = y - X @ coef - intercept
+            return weights @ residuals**2 / (2 * weights.sum()) + 0.5e-4 * coef @ coef
+
+        best = objective_of(exact.coef_, exact.intercept_)
+        gap = (objective_of(model.coef_, model.intercept_[0]) - best) / best
+        assert gap <= 1e-6
 
 
 def test_the_learning_rate_eigenvalue_by_lanczos_over_chunks(monkeypatch):
@@ -196,7 +238,10 @@ def test_other_solvers_train_locally_to_a_small_gap(estimator):
     X, y = _regression(6000)
     model = clone(estimator).set_params(random_state=0, max_iter=60)
     model.fit(da.from_array(X, chunks=1500), y)
-    assert _gap(model, X, y) <= 1e-2
+    # adam 7e-6, the running average 8e-5 (it folds one average a round).
+    assert _gap(model, X, y) <= 2e-4
+    if model.average:
+        assert not np.allclose(model.coef_, model._averaging.iterate[:5])
 
 
 def _sent(client):
@@ -238,8 +283,9 @@ def test_on_a_local_cluster_only_parameters_leave_the_workers():
     assert len(workers) == 2  # both workers trained their own chunks
     for model, target, moved in fitted:
         assert model.solver_ == "saga"
-        # Per epoch, set-up and the final judgement included.
-        assert moved / model.n_iter_ <= 0.05 * X.nbytes
+        # Per epoch, set-up and the final judgement included: the goal is
+        # at most 5%; about 1e-3 is measured (early stopping 1e-2).
+        assert moved / model.n_iter_ <= 0.02 * X.nbytes
         if not model.early_stopping:
             assert _gap(model, X, target) <= 1e-3
     stopped = fitted[-1][0]
