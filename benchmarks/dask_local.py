@@ -104,8 +104,12 @@ def measure(name, estimator, X, y, n_workers, chunks, epochs):
     if n_workers == 0:
         fixed(1).fit(X[:1000], y[:1000])  # compile
         # The same algorithm as on the cluster: sgd (in memory "auto" is saga).
+        # Its epochs are short against a fit's set-up: more of them, and
+        # more repeats, keep the difference above the noise.
         seconds, _ = per_epoch(
-            lambda k: fixed(k).set_params(solver="sgd").fit(X, y), epochs
+            lambda k: fixed(k).set_params(solver="sgd").fit(X, y),
+            4 * epochs,
+            repeats=5,
         )
         model = clone(estimator).fit(X, y)
         return name, "in memory", seconds, 0.0, gap_of(model, X, y), model.n_iter_

@@ -297,10 +297,8 @@ class DaskRows(ChunkedRows):
         shuffle), then each chunk is a random sample of the rows.
         """
         order = rng.permutation(X.shape[0])
-        X = X[order].rechunk({0: X.chunks[0]})
-        self.sample_weight = self.sample_weight[order]
         self.mixed = True
-        return X, Y[order], positive[order]
+        return (X[order].rechunk({0: X.chunks[0]}), *self._reorder(order, Y, positive))
 
     def _shuffle_chunks(self, X, Y, positive, rng):
         """Return ``X``, ``Y`` and ``positive`` with each chunk's rows shuffled.
@@ -322,8 +320,12 @@ class DaskRows(ChunkedRows):
                 )
             ]
         )
+        return (X, *self._reorder(order, Y, positive))
+
+    def _reorder(self, order, Y, positive):
+        """Put the weights in ``order``; return ``Y`` and ``positive`` in it too."""
         self.sample_weight = self.sample_weight[order]
-        return X, Y[order], positive[order]
+        return Y[order], positive[order]
 
     def _place_targets(self, client):
         """Return each chunk's ``(Y, weights)``: on its worker with a client.
