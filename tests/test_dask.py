@@ -330,3 +330,22 @@ def test_a_chunk_without_training_rows_is_skipped():
     kept = weights > 0
     assert _gap(fitted, X[kept], y[kept]) <= 1e-3
     clone(model).partial_fit(X_dask, y, sample_weight=weights)
+
+
+def test_callbacks_see_every_epoch_of_a_dask_fit():
+    # The same loop, the same callbacks: each epoch's score is that of a fit
+    # stopped there.
+    from sklearn.callback import ScoringMonitor
+
+    X, y = _regression(3000)
+    X_dask = da.from_array(X, chunks=750)
+    monitor = ScoringMonitor(scoring="r2")
+    settings = dict(batch_size=64, tol=None, random_state=0)
+    GDRegressor(max_iter=4, **settings).set_callbacks(monitor).fit(X_dask, y)
+    logged = [
+        row["r2"] for row in monitor.get_logs().data if row["task_name"] == "epoch"
+    ]
+    assert len(logged) == 4
+    for k, score in enumerate(logged, start=1):
+        stopped_here = GDRegressor(max_iter=k, **settings).fit(X_dask, y)
+        assert_allclose(score, stopped_here.score(X, y), rtol=1e-10)
