@@ -46,7 +46,14 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from scipy.stats import norm
 
-from ._data import COPY_SHARE, ChunkedRows, block_rows, copy_fits, random_blocks
+from ._data import (
+    COPY_SHARE,
+    ChunkedRows,
+    block_rows,
+    chunk_bounds,
+    copy_fits,
+    random_blocks,
+)
 from ._learning_rate import GRAM_MARGIN, LANCZOS_TOL
 
 # Features (with the intercept) up to which the workers send their chunks'
@@ -84,16 +91,21 @@ def _cluster_fits(client, X):
     return X.nbytes <= COPY_SHARE * (sum(limits) - used)
 
 
-def keep_if_room(X):
-    """Return the dask array ``X`` persisted where a copy of it fits, else ``X``.
+def _room_for_copy(client, X):
+    """Whether a copy of the dask array ``X`` fits where it would be kept.
 
-    On the cluster with a distributed client, in memory with dask's local
-    schedulers: see :func:`_cluster_fits` and ``_data.copy_fits``.
+    On the cluster with a distributed ``client`` (:func:`_cluster_fits`), in
+    memory with dask's local schedulers (``_data.copy_fits``).
     """
+    return copy_fits(X) if client is None else _cluster_fits(client, X)
+
+
+def keep_if_room(X):
+    """Return the dask array ``X`` persisted where a copy of it fits, else ``X``."""
     client = distributed_client()
-    if client is None:
-        return X.persist() if copy_fits(X) else X
-    return client.persist(X) if _cluster_fits(client, X) else X
+    if not _room_for_copy(client, X):
+        return X
+    return X.persist() if client is None else client.persist(X)
 
 
 def _on_chunk(X, Y, weights, function):
@@ -219,7 +231,7 @@ class DaskRows(ChunkedRows):
         # on the cluster, or with dask's local schedulers in memory. Otherwise every
         # pass computes its chunks from their source where the task runs, and
         # each epoch visits each chunk's rows in a random order, in place.
-        keep = copy_fits(X) if client is None else _cluster_fits(client, X)
+        keep = _room_for_copy(client, X)
         self.shuffled_copy = self.shuffles and keep
         if self.shuffled_copy and len(X.chunks[0]) > 1:
             if client is not None:
@@ -244,7 +256,7 @@ class DaskRows(ChunkedRows):
             # the scheduler runs each task where its chunk is computed.
             workers = sorted(client.scheduler_info()["workers"])
             holders = [workers[i % len(workers)] for i in range(len(holders))]
-        bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
+        bounds = chunk_bounds(X)
         self._set_chunks(X, Y, bounds, positive)
         self.holders = holders
         self._chunks = list(X.to_delayed().ravel())
@@ -277,7 +289,7 @@ class DaskRows(ChunkedRows):
             dtype=np.float64,
         )  # fmt: skip
         (moments,) = dask.compute(moments)
-        bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
+        bounds = chunk_bounds(X)
         Y = np.asarray(Y, dtype=np.float64)
         target = np.array(
             [
@@ -311,13 +323,12 @@ class DaskRows(ChunkedRows):
         """
         lengths = X.chunks[0]
         seeds = rng.randint(2**31, size=len(lengths))
+        starts = chunk_bounds(X)[:-1]
         X = X.map_blocks(_shuffled, seeds, dtype=X.dtype)
         order = np.concatenate(
             [
                 start + np.random.RandomState(seed).permutation(length)
-                for start, seed, length in zip(
-                    np.cumsum((0,) + lengths[:-1]), seeds, lengths, strict=True
-                )
+                for start, seed, length in zip(starts, seeds, lengths, strict=True)
             ]
         )
         return (X, *self._reorder(order, Y, positive))

@@ -676,6 +676,11 @@ def dask_features(estimator, X, *, reset):
     return X
 
 
+def chunk_bounds(X):
+    """Return the row bounds of the dask array ``X``'s chunks (first rows, then n)."""
+    return np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
+
+
 def _rows_of_chunk(chunk, mask):
     return chunk[mask]
 
@@ -692,7 +697,7 @@ def dask_rows_where(X, mask):
     import dask
     import dask.array as da
 
-    bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.intp)
+    bounds = chunk_bounds(X)
     parts = [
         da.from_delayed(
             dask.delayed(_rows_of_chunk)(block, mask[start:stop]),
