@@ -80,18 +80,15 @@ def _gather_gradient(
 
 
 @njit(inline="always", **COMPILED)
-def _catch_up_momentum(params, state, last, powers, q, t):
-    """Bring coefficient ``q`` and its velocity from update ``last[q]`` to ``t``.
+def _caught_up_momentum(w, v, powers, lag):
+    """Return ``(w, v)`` of an untouched coefficient moved ``lag`` updates by M.
 
-    ``t`` and ``last`` count updates on the workspace's clock.
+    ``powers[lag]`` holds ``M^lag`` row by row.
     """
-    k = t - last[q]
-    if k > 0:
-        w = np.float64(params[q])
-        v = np.float64(state[0, q])
-        params[q] = powers[k, 0] * w + powers[k, 1] * v
-        state[0, q] = powers[k, 2] * w + powers[k, 3] * v
-        last[q] = t
+    return (
+        powers[lag, 0] * w + powers[lag, 1] * v,
+        powers[lag, 2] * w + powers[lag, 3] * v,
+    )
 
 
 @njit(**COMPILED)
@@ -163,7 +160,12 @@ def run_epoch_csr_momentum(
                 base = indices[nz] * n_outputs
                 for k in range(n_outputs):
                     q = base + k
-                    _catch_up_momentum(params, state, last, powers, q, origin + t)
+                    lag = origin + t - last[q]
+                    if lag > 0:
+                        params[q], state[0, q] = _caught_up_momentum(
+                            np.float64(params[q]), np.float64(state[0, q]), powers, lag
+                        )
+                        last[q] = origin + t
                     p[k] += x * params[q]
             batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
@@ -228,16 +230,25 @@ def run_epoch_csr_momentum(
 def _flush_momentum(params, state, last, powers, t):
     """Bring every coefficient up to update ``t``."""
     for q in range(last.shape[0]):
-        _catch_up_momentum(params, state, last, powers, q, t)
+        lag = t - last[q]
+        if lag > 0:
+            params[q], state[0, q] = _caught_up_momentum(
+                np.float64(params[q]), np.float64(state[0, q]), powers, lag
+            )
+            last[q] = t
 
 
 @njit(inline="always", **COMPILED)
-def _catch_up_saga(params, table_mean, last, shrink, summed, lr, q, t):
-    """Bring coefficient ``q`` from update ``last[q]`` to ``t`` at its fixed mean."""
-    k = t - last[q]
-    if k > 0:
-        params[q] = shrink[k] * params[q] - lr * table_mean[q] * summed[k]
-        last[q] = t
+def _caught_up_saga(w, m, shrink, summed, lr):
+    """Return a coefficient ``w`` moved ``k`` updates at its fixed mean ``m``.
+
+    ``shrink`` and ``summed``: ``c^k`` and ``1 + c + ... + c^(k-1)``. The
+    helpers of the per-nonzero loops return values and leave the stores to
+    the loop: written as helpers that stored into the arrays they were
+    given, they compiled to code that brought 2^20 coefficients up to date
+    in 15 ms instead of 0.4, and doubled the time of an epoch.
+    """
+    return shrink * w - lr * m * summed
 
 
 @njit(**COMPILED)
@@ -296,9 +307,12 @@ def run_epoch_csr_saga(
                 base = indices[nz] * n_outputs
                 for k in range(n_outputs):
                     q = base + k
-                    _catch_up_saga(
-                        params, table_mean, last, shrink, summed, lr, q, origin + t
-                    )
+                    lag = origin + t - last[q]
+                    if lag > 0:
+                        params[q] = _caught_up_saga(
+                            params[q], table_mean[q], shrink[lag], summed[lag], lr
+                        )
+                        last[q] = origin + t
                     p[k] += x * params[q]
             batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
@@ -355,4 +369,9 @@ def run_epoch_csr_saga(
 def _flush_saga(params, table_mean, last, shrink, summed, lr, t):
     """Bring every coefficient up to update ``t``."""
     for q in range(last.shape[0]):
-        _catch_up_saga(params, table_mean, last, shrink, summed, lr, q, t)
+        lag = t - last[q]
+        if lag > 0:
+            params[q] = _caught_up_saga(
+                params[q], table_mean[q], shrink[lag], summed[lag], lr
+            )
+            last[q] = t
