@@ -203,8 +203,7 @@ class EpochKernel:
         """Return the just-in-time kernels' arrays, or empty ones where unused.
 
         Only heavy ball, Nesterov and SAGA without L1 run just in time; the
-        probes of the loss (plain steps) would allocate four vectors for
-        nothing.
+        probes of the loss (plain steps) would allocate a vector for nothing.
         """
         solver, momentum, l1 = self.settings[4], self.settings[5], self.settings[8]
         saga = self.table.shape[0] > 0  # SAGA's memory may come after a probe

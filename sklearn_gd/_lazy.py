@@ -38,57 +38,54 @@ from ._solvers import COMPILED
 def workspace(n_params, n_outputs):
     """Return the arrays the just-in-time kernels keep between epochs.
 
-    ``(last, mark, touched, grad, clock)``: the update each coefficient was
-    last brought to, the last update that touched it, the coefficients a
-    batch touched, their gradient sums (zero between batches), and the
-    update count. Kept for a whole fit: allocating four vectors of 2^20
-    values every epoch cost 14 ms, more than the epoch.
+    ``(last, clock)``: the update each coefficient was last brought to, and
+    the update count. Kept for a whole fit: allocating a vector of 2^20
+    values every epoch cost more than the epoch's updates.
     """
-    n_coef = n_params - n_outputs
     return (
-        np.zeros(n_coef, dtype=np.int64),
-        np.full(n_coef, -1, dtype=np.int64),
-        np.empty(n_coef, dtype=np.int64),
-        np.zeros(n_params),
+        np.zeros(n_params - n_outputs, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
     )
 
 
-@njit(inline="always", **COMPILED)
-def _gather_gradient(
-    data, indices, indptr, i, dp, grad, mark, touched, n_touched, n_coef, stamp
-):
-    """Add row ``i``'s gradient to ``grad``; list the coefficients it touches.
-
-    ``mark[q] == stamp`` once coefficient ``q`` is in ``touched`` for this
-    update. Returns the new number of touched coefficients.
-    """
-    n_outputs = dp.shape[0]
-    for nz in range(indptr[i], indptr[i + 1]):
-        x = np.float64(data[nz])
-        base = indices[nz] * n_outputs
-        for k in range(n_outputs):
-            q = base + k
-            if mark[q] != stamp:
-                mark[q] = stamp
-                touched[n_touched] = q
-                n_touched += 1
-            grad[q] += x * dp[k]
-    for k in range(n_outputs):
-        grad[n_coef + k] += dp[k]
-    return n_touched
+@njit(**COMPILED)
+def _check_workspace(workspace, n_coef):
+    """Raise when ``workspace`` does not fit ``n_coef`` coefficients."""
+    if workspace[0].shape[0] != n_coef:
+        raise ValueError("The just-in-time workspace does not fit these parameters.")
 
 
 @njit(inline="always", **COMPILED)
 def _caught_up_momentum(w, v, powers, lag):
     """Return ``(w, v)`` of an untouched coefficient moved ``lag`` updates by M.
 
-    ``powers[lag]`` holds ``M^lag`` row by row.
+    ``powers[lag]`` holds ``M^lag`` row by row. The helpers of the
+    per-nonzero loops return values and leave the stores to the loop:
+    written as helpers that stored into the arrays they were given, they
+    compiled to code that brought 2^20 coefficients up to date in 15 ms
+    instead of 0.4, and doubled the time of an epoch.
     """
     return (
         powers[lag, 0] * w + powers[lag, 1] * v,
         powers[lag, 2] * w + powers[lag, 3] * v,
     )
+
+
+@njit(inline="always", **COMPILED)
+def _momentum_step(w, v, g, lr, beta, nesterov):
+    """Return ``(w, v)`` after a heavy-ball or Nesterov step on gradient ``g``."""
+    v_new = beta * v + g
+    if nesterov:
+        return w - lr * (g + beta * v_new), v_new
+    return w - lr * v_new, v_new
+
+
+@njit(inline="always", **COMPILED)
+def _momentum_more(w, v, g, lr, beta, nesterov):
+    """Return ``(w, v)`` of a step that gets ``g`` more gradient (it is linear)."""
+    if nesterov:
+        return w - lr * (1.0 + beta) * g, v + g
+    return w - lr * g, v + g
 
 
 @njit(**COMPILED)
@@ -103,6 +100,14 @@ def run_epoch_csr_momentum(
     ``solver`` 'sgd' or 'nesterov', no L1 and a preconditioner of ones;
     returns ``(mean objective, updates, finite)``. ``workspace`` comes from
     :func:`workspace`.
+
+    A batch is two passes over its rows: the first predicts at the
+    batch's starting point (bringing what it reads up to date), the second
+    steps each coefficient its rows store. The step is linear in the
+    gradient, so a coefficient's first nonzero in the batch takes the whole
+    step (momentum, L2, its gradient) and later ones add their gradient
+    only: no list of touched coefficients, no vector of gradient sums, and
+    a column stored twice in a row is simply two nonzeros.
     """
     n_outputs = Y.shape[1]
     n_coef = params.shape[0] - n_outputs
@@ -128,12 +133,13 @@ def run_epoch_csr_momentum(
         powers[k, 1] = m00 * b + m01 * d
         powers[k, 2] = m10 * a + m11 * c
         powers[k, 3] = m10 * b + m11 * d
-    last, mark, touched, grad, clock = workspace
-    if last.shape[0] != n_coef or grad.shape[0] != params.shape[0]:
-        raise ValueError("The just-in-time workspace does not fit these parameters.")
+    _check_workspace(workspace, n_coef)
+    last, clock = workspace
     origin = clock[0]  # every coefficient is up to date here
     p = np.empty(n_outputs)
     dp = np.empty(n_outputs)
+    derivatives = np.zeros((batch_size, n_outputs))
+    intercept_grad = np.zeros(n_outputs)
     # Sums over the coefficients of w^2, w v and v^2 at the current update.
     sww, swv, svv = 0.0, 0.0, 0.0
     for q in range(n_coef):
@@ -143,10 +149,11 @@ def run_epoch_csr_momentum(
         svv += v * v
     objective = 0.0
     n_updates = 0
+    scale = 1.0 / batch_size
     for t in range(n_batches):
+        now = origin + t
         start = t * batch_size
         stop = min(start + batch_size, n_rows)
-        n_touched = 0
         batch_loss = 0.0
         for position in range(start, stop):
             i = order[position]
@@ -160,20 +167,19 @@ def run_epoch_csr_momentum(
                 base = indices[nz] * n_outputs
                 for k in range(n_outputs):
                     q = base + k
-                    lag = origin + t - last[q]
+                    lag = now - last[q]
                     if lag > 0:
                         params[q], state[0, q] = _caught_up_momentum(
                             np.float64(params[q]), np.float64(state[0, q]), powers, lag
                         )
-                        last[q] = origin + t
+                        last[q] = now
                     p[k] += x * params[q]
             batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
-            n_touched = _gather_gradient(
-                data, indices, indptr, i, dp, grad, mark, touched, n_touched,
-                n_coef, origin + t,
-            )  # fmt: skip
+            for k in range(n_outputs):
+                derivatives[position - start, k] = dp[k] * scale
+                intercept_grad[k] += dp[k] * scale
         penalty = 0.5 * l2 * sww
         # Every coefficient moves by M; the touched ones are corrected below.
         sww, swv, svv = (
@@ -181,40 +187,43 @@ def run_epoch_csr_momentum(
             m00 * m10 * sww + (m00 * m11 + m01 * m10) * swv + m01 * m11 * svv,
             m10 * m10 * sww + 2.0 * m10 * m11 * swv + m11 * m11 * svv,
         )
-        scale = 1.0 / batch_size
-        for position in range(n_touched):
-            q = touched[position]
-            w, v = np.float64(params[q]), np.float64(state[0, q])
-            moved_w, moved_v = m00 * w + m01 * v, m10 * w + m11 * v
-            g = grad[q] * scale + l2 * w
-            v_new = beta * v + g
-            if nesterov:
-                w_new = w - lr * (g + beta * v_new)
-            else:
-                w_new = w - lr * v_new
-            params[q] = w_new
-            state[0, q] = v_new
-            w_new, v_new = np.float64(params[q]), np.float64(state[0, q])
-            sww += w_new * w_new - moved_w * moved_w
-            swv += w_new * v_new - moved_w * moved_v
-            svv += v_new * v_new - moved_v * moved_v
-            last[q] = origin + t + 1
-            grad[q] = 0.0
-        if fit_intercept:
-            for k in range(n_outputs):
-                q = n_coef + k
-                g = grad[q] * scale
-                v_new = beta * state[0, q] + g
-                if nesterov:
-                    params[q] -= lr * (g + beta * v_new)
-                else:
-                    params[q] -= lr * v_new
-                state[0, q] = v_new
+        for position in range(start, stop):
+            i = order[position]
+            if sample_weight[i] == 0.0:
+                continue
+            for nz in range(indptr[i], indptr[i + 1]):
+                x = np.float64(data[nz])
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    q = base + k
+                    g = x * derivatives[position - start, k]
+                    w, v = np.float64(params[q]), np.float64(state[0, q])
+                    if last[q] == now:  # the batch's first nonzero in q
+                        before_w, before_v = m00 * w + m01 * v, m10 * w + m11 * v
+                        params[q], state[0, q] = _momentum_step(
+                            w, v, g + l2 * w, lr, beta, nesterov
+                        )
+                        last[q] = now + 1
+                    else:
+                        before_w, before_v = w, v
+                        params[q], state[0, q] = _momentum_more(
+                            w, v, g, lr, beta, nesterov
+                        )
+                    w_new, v_new = np.float64(params[q]), np.float64(state[0, q])
+                    sww += w_new * w_new - before_w * before_w
+                    swv += w_new * v_new - before_w * before_v
+                    svv += v_new * v_new - before_v * before_v
         for k in range(n_outputs):
-            grad[n_coef + k] = 0.0
+            if fit_intercept:
+                q = n_coef + k
+                params[q], state[0, q] = _momentum_step(
+                    np.float64(params[q]), np.float64(state[0, q]),
+                    intercept_grad[k], lr, beta, nesterov,
+                )  # fmt: skip
+            intercept_grad[k] = 0.0
         batch_objective = batch_loss / (stop - start) + penalty
         if not np.isfinite(batch_objective):
-            clock[0] = origin + t + 1
+            clock[0] = now + 1
             _flush_momentum(params, state, last, powers, clock[0])
             return batch_objective, n_updates, False
         objective += batch_objective
@@ -242,11 +251,7 @@ def _flush_momentum(params, state, last, powers, t):
 def _caught_up_saga(w, m, shrink, summed, lr):
     """Return a coefficient ``w`` moved ``k`` updates at its fixed mean ``m``.
 
-    ``shrink`` and ``summed``: ``c^k`` and ``1 + c + ... + c^(k-1)``. The
-    helpers of the per-nonzero loops return values and leave the stores to
-    the loop: written as helpers that stored into the arrays they were
-    given, they compiled to code that brought 2^20 coefficients up to date
-    in 15 ms instead of 0.4, and doubled the time of an epoch.
+    ``shrink`` and ``summed``: ``c^k`` and ``1 + c + ... + c^(k-1)``.
     """
     return shrink * w - lr * m * summed
 
@@ -262,7 +267,8 @@ def run_epoch_csr_saga(
     The same arithmetic as :func:`sklearn_gd._kernels.run_epoch_csr` with
     SAGA's memory, no L1 and a preconditioner of ones; returns ``(mean
     objective, updates, finite)``. ``order`` holds every training row;
-    ``workspace`` comes from :func:`workspace`.
+    ``workspace`` comes from :func:`workspace`. Two passes over a batch's
+    rows, as in :func:`run_epoch_csr_momentum`.
     """
     n_outputs = Y.shape[1]
     n_coef = params.shape[0] - n_outputs
@@ -275,12 +281,13 @@ def run_epoch_csr_saga(
     for k in range(1, n_batches + 1):
         shrink[k] = shrink[k - 1] * c
         summed[k] = summed[k - 1] + shrink[k - 1]
-    last, mark, touched, grad, clock = workspace
-    if last.shape[0] != n_coef or grad.shape[0] != params.shape[0]:
-        raise ValueError("The just-in-time workspace does not fit these parameters.")
+    _check_workspace(workspace, n_coef)
+    last, clock = workspace
     origin = clock[0]  # every coefficient is up to date here
     p = np.empty(n_outputs)
     dp = np.empty(n_outputs)
+    changes = np.zeros((batch_size, n_outputs))
+    intercept_grad = np.zeros(n_outputs)
     # Sums over the coefficients of w^2, w m and m^2 (m: the stored mean).
     sww, swm, smm = 0.0, 0.0, 0.0
     for q in range(n_coef):
@@ -291,9 +298,9 @@ def run_epoch_csr_saga(
     objective = 0.0
     n_updates = 0
     for t in range(n_batches):
+        now = origin + t
         start = t * batch_size
         stop = min(start + batch_size, n_rows)
-        n_touched = 0
         batch_loss = 0.0
         for position in range(start, stop):
             i = order[position]
@@ -307,53 +314,61 @@ def run_epoch_csr_saga(
                 base = indices[nz] * n_outputs
                 for k in range(n_outputs):
                     q = base + k
-                    lag = origin + t - last[q]
+                    lag = now - last[q]
                     if lag > 0:
                         params[q] = _caught_up_saga(
                             params[q], table_mean[q], shrink[lag], summed[lag], lr
                         )
-                        last[q] = origin + t
+                        last[q] = now
                     p[k] += x * params[q]
             batch_loss += row_loss_gradient(
                 Y, i, p, dp, weight, loss_code, multinomial, epsilon
             )
             for k in range(n_outputs):
-                dp[k], table[i, k] = dp[k] - table[i, k], dp[k]
-            n_touched = _gather_gradient(
-                data, indices, indptr, i, dp, grad, mark, touched, n_touched,
-                n_coef, origin + t,
-            )  # fmt: skip
+                change = dp[k] - table[i, k]
+                table[i, k] = dp[k]
+                changes[position - start, k] = change
+                intercept_grad[k] += change
         penalty = 0.5 * l2 * sww
         # Every coefficient moves to c w - lr m; the touched ones are corrected.
         sww, swm = (
             c * c * sww - 2.0 * c * lr * swm + lr * lr * smm,
             c * swm - lr * smm,
         )
-        for position in range(n_touched):
-            q = touched[position]
-            w, m = np.float64(params[q]), table_mean[q]
-            moved = c * w - lr * m
-            change = grad[q]
-            estimate = change / batch_size + m
-            table_mean[q] = m + change / n_rows
-            params[q] = w - lr * (estimate + l2 * w)
-            w_new, m_new = np.float64(params[q]), table_mean[q]
-            sww += w_new * w_new - moved * moved
-            swm += w_new * m_new - moved * m
-            smm += m_new * m_new - m * m
-            last[q] = origin + t + 1
-            grad[q] = 0.0
+        for position in range(start, stop):
+            i = order[position]
+            if sample_weight[i] == 0.0:
+                continue
+            for nz in range(indptr[i], indptr[i + 1]):
+                x = np.float64(data[nz])
+                base = indices[nz] * n_outputs
+                for k in range(n_outputs):
+                    q = base + k
+                    change = x * changes[position - start, k]
+                    w, m = np.float64(params[q]), table_mean[q]
+                    if last[q] == now:  # the batch's first nonzero in q
+                        before = c * w - lr * m
+                        params[q] = w - lr * (change / batch_size + m + l2 * w)
+                        last[q] = now + 1
+                    else:
+                        before = w
+                        params[q] = w - lr * change / batch_size
+                    table_mean[q] = m + change / n_rows
+                    w_new, m_new = np.float64(params[q]), table_mean[q]
+                    sww += w_new * w_new - before * before
+                    swm += w_new * m_new - before * m
+                    smm += m_new * m_new - m * m
         for k in range(n_outputs):
             q = n_coef + k
-            change = grad[q]
+            change = intercept_grad[k]
             estimate = change / batch_size + table_mean[q]
             table_mean[q] += change / n_rows
             if fit_intercept:
                 params[q] -= lr * estimate
-            grad[q] = 0.0
+            intercept_grad[k] = 0.0
         batch_objective = batch_loss / (stop - start) + penalty
         if not np.isfinite(batch_objective):
-            clock[0] = origin + t + 1
+            clock[0] = now + 1
             _flush_saga(params, table_mean, last, shrink, summed, lr, clock[0])
             return batch_objective, n_updates, False
         objective += batch_objective
