@@ -360,17 +360,19 @@ class Judge:
             self.next_check = self.width
         return None
 
-    def check_mini_batches(self, objective, gradient, point, state):
+    def check_mini_batches(self, objective, estimate_gradient, point, state):
         """Return ``(objective, estimate)`` if a SAGA fit may stop at ``point``.
 
-        ``objective`` and ``gradient`` are SAGA's running estimates (the
-        epoch's mean objective, the mean of the stored gradients), which
-        screen; a candidate is judged on one exact pass (and the intercept's
-        few more), then the screen must fall tenfold below the exact bound.
+        ``objective`` and ``estimate_gradient()`` are SAGA's running
+        estimates (the epoch's mean objective, the mean of the stored
+        gradients), which screen; a candidate is judged on one exact pass
+        (and the intercept's few more), then the screen must fall tenfold
+        below the exact bound. The gradient is asked for only when there is
+        a tolerance to screen against: it costs a pass over the coefficients.
         """
         if not self.bound.certified or self.tol is None:
             return None
-        self.bound.observe(objective, gradient, point, exact=False)
+        self.bound.observe(objective, estimate_gradient(), point, exact=False)
         if self.bound.screened > self.next_check:
             return None
         objective, gradient = self.data.objective_and_gradient(self.kernel, point)

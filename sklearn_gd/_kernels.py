@@ -362,6 +362,15 @@ def _run_epoch_dense_outputs(
 
 
 @njit(**COMPILED)
+def _all_ones(values):
+    """Return True when every value is 1 (without the temporary ``values == 1``)."""
+    for value in values:
+        if value != 1.0:
+            return False
+    return True
+
+
+@njit(**COMPILED)
 def run_epoch_csr(
     data,
     indices,
@@ -404,13 +413,14 @@ def run_epoch_csr(
     """
     saga = table.shape[0] > 0
     averaging = averaged.shape[0] > 0
+    plain = _all_ones(precond)
     if (
         solver == SGD
         and momentum == 0.0
         and l1 == 0.0
         and not saga
         and not averaging
-        and np.all(precond == 1.0)
+        and plain
     ):
         return _run_epoch_csr_scaled(
             data, indices, indptr, Y, sample_weight, order, batch_size,
@@ -420,7 +430,7 @@ def run_epoch_csr(
     lazy = (
         l1 == 0.0
         and not averaging
-        and np.all(precond == 1.0)
+        and plain
         and np.all(learning_rates == learning_rates[0])
     )
     if lazy and saga and solver == SGD:
