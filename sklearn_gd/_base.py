@@ -507,7 +507,9 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             elif self.fit_intercept and self.warm_start and hasattr(self, "coef_"):
                 intercept = self.intercept_  # as SGD's warm start keeps it
             params = self._params_of(coef, intercept, n_features, n_outputs, dtype)
-        self._solver_state = init_solver_state(params.shape[0], dtype)
+        self._solver_state = init_solver_state(
+            params.shape[0], dtype, self._step_solver
+        )
         self.t_ = 0
         self.n_iter_ = 0
         self.loss_curve_ = []

@@ -209,8 +209,10 @@ class GapEstimate:
         """
         return self.smooth and (self.l2 > 0.0 or (self.squared_error and self.l1 > 0.0))
 
-    def _gradient(self, gradient):
-        gradient = np.array(gradient, dtype=np.float64)
+    def _gradient(self, gradient, *, own=False):
+        """Return a float64 copy of ``gradient`` (``own``: the array itself if it
+        is float64) without the intercept's part where that is not trained."""
+        gradient = np.array(gradient, dtype=np.float64, copy=not own)
         if not self.train_intercept:
             gradient[self.n_coef :] = 0.0
         return gradient
@@ -245,20 +247,27 @@ class GapEstimate:
         g_b = gradient[n_coef:]
         intercept_part = 0.0
         if self.train_intercept and np.any(g_b != 0.0):
+            # The Hessian's intercept columns, by differences of gradients at
+            # points shifted in place (a copy of 2^20 coefficients a column
+            # was most of a fit's peak memory on wide data).
             columns = []
             for k in range(g_b.shape[0]):
-                step = 1e-4 * max(1.0, abs(params[n_coef + k]))
-                shifted = params.copy()
-                shifted[n_coef + k] += step
-                columns.append(
-                    (self._gradient(self.gradient_at(shifted)) - gradient) / step
-                )
-            hessian = np.column_stack(columns)  # (n_params, n_outputs)
-            H_bb = (hessian[n_coef:] + hessian[n_coef:].T) / 2
+                intercept = params[n_coef + k]
+                step = 1e-4 * max(1.0, abs(intercept))
+                try:
+                    params[n_coef + k] = intercept + step
+                    column = self._gradient(self.gradient_at(params), own=True)
+                finally:
+                    params[n_coef + k] = intercept
+                column -= gradient
+                column /= step
+                columns.append(column)
+            H_bb = np.array([column[n_coef:] for column in columns]).T
+            H_bb = (H_bb + H_bb.T) / 2
             shift = -np.linalg.lstsq(H_bb, g_b, rcond=1e-12)[0]
             intercept_part = max(-0.5 * float(g_b @ shift), 0.0)
-            gradient = gradient.copy()
-            gradient[:n_coef] += hessian[:n_coef] @ shift
+            for k, column in enumerate(columns):
+                gradient[:n_coef] += shift[k] * column[:n_coef]
             gradient[n_coef:] = 0.0
         bound = gap_bound(
             objective - intercept_part, gradient, params, n_coef, self.l2, self.l1,

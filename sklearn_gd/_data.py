@@ -213,6 +213,42 @@ class EpochKernel:
             return self.workspace
         return workspace(n_coef + self.n_outputs, self.n_outputs)
 
+    def _plain(self, n_params, penalised):
+        """Return this kernel as plain gradient descent without momentum.
+
+        ``penalised`` keeps the penalty (it enters the objective a pass
+        returns). The preconditioner is this kernel's when it is all ones,
+        else a fresh one of ones.
+        """
+        l2, l1 = self.settings[7:] if penalised else (0.0, 0.0)
+        settings = (*self.settings[:4], SGD, 0.0, 0.0, l2, l1)
+        ones = self.precond
+        if ones.shape[0] != n_params or not np.all(ones == 1.0):
+            ones = np.ones(n_params)
+        return EpochKernel(settings, self.center, ones, self.n_outputs)
+
+    def _scratch_velocity(self, X, n_params, dtype):
+        """Return the velocity plain descent writes: none on CSR rows without L1.
+
+        (They take the scaled kernel, which keeps no velocity.)
+        """
+        unused = sp.issparse(X) and self.settings[8] == 0.0
+        return np.zeros((1, 0 if unused else n_params), dtype=dtype)
+
+    def evaluate(self, X, Y, sample_weight, rows, params):
+        """Return the objective over ``rows`` at ``params``, which stay as they are.
+
+        One batch of plain gradient descent at rate zero: the solver's
+        state would move even then, so plain descent runs on a scratch
+        velocity, and ``params`` need no copy.
+        """
+        n_params = params.shape[0]
+        plain = self._plain(n_params, penalised=True)
+        return plain.run(
+            X, Y, sample_weight, rows, max(rows.shape[0], 1), np.zeros(1), params,
+            plain._scratch_velocity(X, n_params, params.dtype), 0,
+        )[0]  # fmt: skip
+
     def loss_gradient(self, X, Y, sample_weight, order, params):
         """Return the weighted loss sum and loss-gradient sum of the rows in ``order``.
 
@@ -221,22 +257,21 @@ class EpochKernel:
         as a full-batch epoch. The copy is float64 even for float32 data: the
         difference of two float32 vectors would lose the gradient's digits
         near the optimum, where Adam's normalised steps amplify them. Both
-        sums are float64.
+        sums are float64; the copy becomes the gradient in place.
         """
         n_rows = order.shape[0]
         n_params = params.shape[0]
         if n_rows == 0:
             return 0.0, np.zeros(n_params)
-        loss_code, multinomial, epsilon = self.settings[1:4]
-        settings = (True, loss_code, multinomial, epsilon, SGD, 0.0, 0.0, 0.0, 0.0)
-        plain = EpochKernel(settings, self.center, np.ones(n_params), self.n_outputs)
         probe = params.astype(np.float64)
+        plain = self._plain(n_params, penalised=False)
         mean_loss = plain.run(
             X, Y, sample_weight, order, n_rows, np.ones(1), probe,
-            np.zeros((2, n_params)), 0,
+            plain._scratch_velocity(X, n_params, np.float64), 0,
         )[0]  # fmt: skip
-        gradient = (params.astype(np.float64) - probe) * n_rows
-        return float(mean_loss) * n_rows, gradient
+        probe -= params
+        probe *= -n_rows
+        return float(mean_loss) * n_rows, probe
 
     def step(self, params, gradient_sum, n_rows, rate, state, t):
         """Step from a loss-gradient sum over ``n_rows`` rows; return the penalty."""
@@ -252,15 +287,24 @@ class EpochKernel:
     def penalty(self, params):
         """Return the penalty ``l2 / 2 * ||w||^2 + l1 * ||w||_1`` of ``params``."""
         l2, l1 = self.settings[7:]
-        coef = params[: params.shape[0] - self.n_outputs].astype(np.float64)
-        return 0.5 * l2 * float(coef @ coef) + l1 * float(np.abs(coef).sum())
+        coef = params[: params.shape[0] - self.n_outputs].astype(np.float64, copy=False)
+        penalty = 0.5 * l2 * float(coef @ coef)
+        return penalty + l1 * float(np.abs(coef).sum()) if l1 else penalty
 
     def gradient(self, loss_gradient_sum, n_rows, params):
-        """Return the objective's smooth gradient from a loss-gradient sum."""
+        """Return the objective's smooth gradient from a loss-gradient sum.
+
+        Made in the sum's own array when it is float64 (the callers' sums are
+        theirs to give): no vector of the coefficients' size is allocated.
+        """
         l2 = self.settings[7]
-        gradient = loss_gradient_sum / n_rows
+        gradient = np.asarray(loss_gradient_sum, dtype=np.float64)
+        gradient /= n_rows
         n_coef = params.shape[0] - self.n_outputs
-        gradient[:n_coef] += l2 * params[:n_coef]
+        if l2:
+            for start in range(0, n_coef, 1 << 16):
+                stop = min(start + (1 << 16), n_coef)
+                gradient[start:stop] += l2 * params[start:stop]
         return gradient
 
 
@@ -443,10 +487,7 @@ class InMemoryRows(_Rows):
         rows = self.rows
         if at_most is not None and at_most < self.n_rows:
             rows = rows[np.linspace(0, self.n_rows - 1, at_most).astype(np.intp)]
-        return kernel.run(
-            self.X, self.Y, self.sample_weight, rows, rows.shape[0], np.zeros(1),
-            params.copy(), state.copy(), 0,
-        )[0]  # fmt: skip
+        return kernel.evaluate(self.X, self.Y, self.sample_weight, rows, params)
 
     def remember_gradients(self, kernel, n_params):
         """Give ``kernel`` SAGA's memory of every row's gradient."""

@@ -52,9 +52,14 @@ SOLVERS = {
 EPS = 1e-8
 
 
-def init_solver_state(n_params, dtype):
-    """Return the solver state: two running moments per parameter, all zero."""
-    return np.zeros((2, n_params), dtype=dtype)
+def init_solver_state(n_params, dtype, solver=None):
+    """Return the solver state, all zero: a row per running moment it keeps.
+
+    Heavy ball and Nesterov keep a velocity (row 0); Adagrad, RMSprop and
+    Adam also a second moment (row 1). ``solver=None``: both rows.
+    """
+    rows = 1 if solver in ("sgd", "nesterov") else 2
+    return np.zeros((rows, n_params), dtype=dtype)
 
 
 FASTMATH = {"reassoc", "contract"}

@@ -234,7 +234,11 @@ class StreamTraining:
             self._averaging = None
         fitted_state = getattr(self, "_solver_state", None) if fitted else None
         self._solver_state = init_solver_state(params.shape[0], dtype)
-        if fitted_state is not None and self._step_solver in ADAPTIVE_FACTOR:
+        if (
+            fitted_state is not None
+            and self._step_solver in ADAPTIVE_FACTOR
+            and fitted_state.shape[0] > 1
+        ):
             # No velocity of the fit's steps, but its second moments: a fresh
             # adaptive solver would take steps of the full rate at its optimum.
             self._solver_state[1] = fitted_state[1]
