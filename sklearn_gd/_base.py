@@ -633,7 +633,8 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         # by scale**2 in the original coefficients; the adaptive solvers'
         # normalised steps only take the scale itself.
         power = 2 if self._step_solver in ("sgd", "nesterov") else 1
-        precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
+        if np.any(self._feature_scale != 1.0):
+            precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
         loss_code, epsilon = LOSSES[self.loss].code, self.epsilon
         # SAGA's steps are plain: its memory, not momentum, removes the noise.
         momentum = 0.0 if self.solver_ == "saga" else self.momentum

@@ -141,7 +141,7 @@ class EpochKernel:
         self.table_rows = 0
         self.averaged = np.zeros(0)
         self.average_state = np.zeros(2)
-        self.workspace = None  # the just-in-time kernels' arrays (CSR only)
+        self.workspace = None  # the just-in-time kernels' array (CSR only)
 
     def average_iterates(self, averaged, average_state):
         """Have the kernel fold every update into ``averaged`` (float64, in place).
@@ -200,7 +200,7 @@ class EpochKernel:
         )  # fmt: skip
 
     def _workspace(self, n_params):
-        """Return the just-in-time kernels' arrays, or empty ones where unused.
+        """Return the just-in-time kernels' array, or an empty one where unused.
 
         Only heavy ball, Nesterov and SAGA without L1 run just in time; the
         probes of the loss (plain steps) would allocate a vector for nothing.
@@ -209,7 +209,7 @@ class EpochKernel:
         saga = self.table.shape[0] > 0  # SAGA's memory may come after a probe
         lazy = l1 == 0.0 and (saga or (solver in (SGD, NESTEROV) and momentum > 0.0))
         n_coef = n_params - self.n_outputs if lazy else 0
-        if self.workspace is not None and self.workspace[0].shape[0] == n_coef:
+        if self.workspace is not None and self.workspace.shape[0] == n_coef:
             return self.workspace
         return workspace(n_coef + self.n_outputs, self.n_outputs)
 

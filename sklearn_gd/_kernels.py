@@ -99,6 +99,25 @@ def largest_row_norm(X, weights, center, squares, extra):
     return largest
 
 
+@njit(**COMPILED)
+def csr_squared_row_norms(data, indptr):
+    """Return the squared norm of each row of a canonical CSR matrix (float64).
+
+    One pass over the stored values, which must hold each column of a row
+    once; ``X.multiply(X).sum(axis=1)`` made a copy of X and sorted its
+    indices first.
+    """
+    n_rows = indptr.shape[0] - 1
+    norms = np.zeros(n_rows)
+    for i in range(n_rows):
+        total = 0.0
+        for nz in range(indptr[i], indptr[i + 1]):
+            value = np.float64(data[nz])
+            total += value * value
+        norms[i] = total
+    return norms
+
+
 @njit(inline="always", **COMPILED)
 def _saga_estimate(grad, table_mean, batch_size, n_rows):
     """Turn ``grad``, the batch's sum of derivative changes, into SAGA's estimate.

@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from ._kernels import largest_row_norm
+from ._kernels import csr_squared_row_norms, largest_row_norm
 
 ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
 # Full batch returns to its best point and halves the rate after a rise (see
@@ -95,7 +95,9 @@ class _Transformed:
 
     def squared_row_norms(self):
         """Return the squared norm of each row of Z (X sparse; dense X has a kernel)."""
-        if self.plain:
+        if self.plain and self.X.has_canonical_format:
+            return csr_squared_row_norms(self.X.data, self.X.indptr)
+        if self.plain:  # a column stored twice counts once, summed
             return np.asarray(self.X.multiply(self.X).sum(axis=1)).ravel()
         squares = self.scale**2
         plain = np.asarray(self.X.multiply(self.X) @ squares).ravel()
