@@ -55,11 +55,19 @@ EPS = 1e-8
 def init_solver_state(n_params, dtype, solver=None):
     """Return the solver state, all zero: a row per running moment it keeps.
 
-    Heavy ball and Nesterov keep a velocity (row 0); Adagrad, RMSprop and
-    Adam also a second moment (row 1). ``solver=None``: both rows.
+    A velocity or first moment (row 0) and, for Adagrad, RMSprop and Adam,
+    a second moment (row 1); see :func:`state_rows`.
     """
-    rows = 1 if solver in ("sgd", "nesterov") else 2
-    return np.zeros((rows, n_params), dtype=dtype)
+    return np.zeros((state_rows(solver), n_params), dtype=dtype)
+
+
+def state_rows(solver):
+    """Return the rows of state ``solver`` uses; None: every row.
+
+    Only the adaptive solvers keep a second moment; heavy ball, Nesterov,
+    and the SAGA and accelerated fits (whose steps are sgd's), a velocity.
+    """
+    return 2 if solver is None or solver in ("adagrad", "rmsprop", "adam") else 1
 
 
 FASTMATH = {"reassoc", "contract"}

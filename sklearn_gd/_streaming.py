@@ -20,7 +20,7 @@ from ._learning_rate import (
 from ._penalties import penalty_strengths
 from ._rules import DivergenceError, EpochRules, RunningAverage
 from ._schedules import Adaptive, resolve_schedule
-from ._solvers import init_solver_state
+from ._solvers import init_solver_state, state_rows
 from ._stream_state import (
     DIVERGENCE_FACTOR,
     SPECTRUM_ROWS,
@@ -71,9 +71,16 @@ class StreamTraining:
                     "with a float learning_rate from the start."
                 )
         else:
-            params = self._begin_stream(X, Y, sample_weight, l2)
+            params = self._begin_stream(X, Y, sample_weight, l2, solver)
         self.solver_ = solver
         state = self._solver_state.astype(dtype, copy=False)
+        if state.shape[0] < state_rows(self._step_solver):
+            # A solver that keeps a second moment after one that did not: a
+            # fresh one, whose bias corrections count from here (counted from
+            # the stream's start, they took the zero moments as estimates).
+            state = np.vstack([np.zeros_like(state), np.zeros_like(state)])
+            self._solver_state = state
+            self._rules.moment_origin = self.t_
         stream = self._stream
         unit = stream.add_weights(sample_weight)
         data = self._data_source(X, Y, sample_weight, rng, True, weight_unit=unit)
@@ -121,11 +128,15 @@ class StreamTraining:
         )
         learning_rates = self._learning_rates(self.n_iter_, data.n_batches)
         started = time.perf_counter()
+        if sp.issparse(X):
+            kernel.workspace = stream.workspace
         try:
             objective, n_updates, finite = data.epoch(
                 kernel, learning_rates, params, state,
                 self.t_ - self._rules.moment_origin, rng,
             )  # fmt: skip
+            if sp.issparse(X):
+                stream.workspace = kernel.workspace
         except KeyboardInterrupt:
             warnings.warn(
                 "Training was interrupted; the estimator keeps the coefficients "
@@ -184,7 +195,7 @@ class StreamTraining:
         )
         return self
 
-    def _begin_stream(self, X, Y, sample_weight, l2):
+    def _begin_stream(self, X, Y, sample_weight, l2, solver):
         """Open the stream; return the coefficients it starts from.
 
         After a ``fit`` the stream goes on from the fitted model and counts the
@@ -192,7 +203,8 @@ class StreamTraining:
         Otherwise it starts from zero coefficients and intercepts from the
         first block's targets, shrunk towards even classes (one pseudo-row
         per class): a first block of a single class would otherwise start
-        the intercept at the log-odds of 1e-12.
+        the intercept at the log-odds of 1e-12. ``solver``: the stream's, whose
+        state it starts.
         """
         n_features, n_outputs, dtype = X.shape[1], Y.shape[1], X.dtype
         fitted = hasattr(self, "coef_")
@@ -233,7 +245,7 @@ class StreamTraining:
             self.lr_curve_ = []
             self._averaging = None
         fitted_state = getattr(self, "_solver_state", None) if fitted else None
-        self._solver_state = init_solver_state(params.shape[0], dtype)
+        self._solver_state = init_solver_state(params.shape[0], dtype, solver)
         if (
             fitted_state is not None
             and self._step_solver in ADAPTIVE_FACTOR

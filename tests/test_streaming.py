@@ -366,3 +366,58 @@ def test_fit_after_a_stream_starts_afresh():
     assert model.solver_ == "accelerated"
     model.partial_fit(X[:50], y[:50])
     assert model.n_iter_ == len(model.loss_curve_)
+
+
+def _sparse_blocks(seed=0):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(600, 400, density=0.05, random_state=seed, format="csr")
+    y = (X @ rng.normal(size=400) > 0).astype(int)
+    return X, y
+
+
+def test_a_stream_that_turns_adaptive_grows_its_state():
+    # Heavy ball keeps one row of state; a stream switched to Adam mid-way
+    # needs its second moments, which start at zero.
+    X, y = _sparse_blocks()
+    model = GDClassifier(solver="sgd", batch_size=8, random_state=0)
+    model.partial_fit(X[:300], y[:300], classes=[0, 1])
+    assert model._solver_state.shape[0] == 1
+    model.set_params(solver="adam")
+    model.partial_fit(X[300:], y[300:])
+    assert model._solver_state.shape[0] == 2
+    assert model._solver_state[1].any()  # Adam kept second moments
+    assert np.isfinite(model.coef_).all()
+    assert model.score(X, y) > 0.7
+
+
+def test_a_pickled_stream_leaves_its_workspace_behind():
+    # The just-in-time kernels' counts are kept between sparse calls, not in
+    # a pickle; a stream read back from one continues exactly as the original.
+    import pickle
+
+    X, y = _sparse_blocks()
+    model = GDClassifier(batch_size=4, random_state=0)
+    model.partial_fit(X[:300], y[:300], classes=[0, 1])
+    assert model._stream.workspace is not None
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy._stream.workspace is None
+    model.partial_fit(X[300:], y[300:])
+    copy.partial_fit(X[300:], y[300:])
+    assert_allclose(copy.coef_, model.coef_, rtol=1e-12)
+
+
+def test_a_sparse_stream_that_diverges_keeps_its_best_coefficients():
+    # Sparse blocks are not centred (an empty centre); going back to the
+    # best coefficients after a divergence must not mistake that for zeros.
+    X, y = _sparse_blocks()
+    model = GDClassifier(batch_size=8, random_state=0)
+    for _ in range(4):
+        model.partial_fit(X[:300], y[:300], classes=[0, 1])
+    best = model._stream.best_params[0].copy()
+    model.set_params(learning_rate=1e6)
+    with pytest.raises(DivergenceError, match="lowest running loss"):
+        model.partial_fit(X[300:], y[300:])
+    assert_allclose(model.coef_.ravel(), best[:-1], rtol=1e-12)
+    assert_allclose(model.intercept_, best[-1:], rtol=1e-12)
