@@ -52,6 +52,7 @@ def text_like(n_rows, n_columns, nonzeros, seed=0):
     X.sum_duplicates()
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
     X = sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    X.sort_indices()  # canonical, as HashingVectorizer returns it
     rule = np.zeros(n_columns)
     informative = rng.choice(n_columns, size=n_columns // 50, replace=False)
     rule[informative] = rng.normal(size=informative.shape[0])
