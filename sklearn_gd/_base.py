@@ -952,18 +952,25 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         Full-batch rules keep the start of an epoch as their best point, so
         they get fresh copies (``fresh``); mini-batches copy into the arrays
         of ``last_good``: a fresh copy of 2^20 coefficients every epoch cost
-        more than a per-sample epoch over 4,000 sparse rows.
+        more than a per-sample epoch over 4,000 sparse rows. Steps without
+        momentum (SAGA's, plain SGD's) write a state they never read: it is
+        not kept (None), and a return to the point zeroes it.
         """
         average = self._average_snapshot()
+        stateless = self._step_solver == "sgd" and (
+            self.solver_ == "saga" or self.momentum == 0.0
+        )
         if fresh or last_good is None:
-            return params.copy(), state.copy(), average
+            return params.copy(), None if stateless else state.copy(), average
         np.copyto(last_good[0], params)
-        np.copyto(last_good[1], state)
+        if last_good[1] is not None:
+            np.copyto(last_good[1], state)
         return last_good[0], last_good[1], average
 
     def _restore(self, last_good, params, state):
         """Return ``params``, ``state`` and the average to ``last_good``, in place."""
-        params[:], state[:], average = last_good
+        params[:], saved_state, average = last_good
+        state[:] = 0.0 if saved_state is None else saved_state
         if average is not None:
             self._averaging.restore(average)
 
