@@ -594,7 +594,7 @@ def _run_epoch_csr_scaled(
     """
     n_outputs = Y.shape[1]
     n_coef = params.shape[0] - n_outputs
-    v = params[:n_coef].copy()
+    v = params[:n_coef]  # scaled in place; a copy was one more vector a pass
     scale = 1.0
     squared_norm = 0.0
     for j in range(n_coef):
