@@ -113,10 +113,30 @@ def _on_chunk(X, Y, weights, function):
     return function(X, Y, weights, np.flatnonzero(weights > 0).astype(np.intp))
 
 
-def _shuffled(chunk, seeds, block_info=None):
-    """Return the rows of a chunk of X in the random order its seed draws."""
-    index = block_info[0]["chunk-location"][0]
-    return chunk[np.random.RandomState(seeds[index]).permutation(chunk.shape[0])]
+def _shuffled(chunk, seed):
+    """Return the rows of a chunk of X in the random order ``seed`` draws."""
+    return chunk[np.random.RandomState(seed).permutation(chunk.shape[0])]
+
+
+def _pinned(holder):
+    """Return a context pinning the tasks made in it to ``holder`` (None: any)."""
+    if holder is None:
+        return contextlib.nullcontext()
+    import dask
+
+    return dask.annotate(workers=[holder], allow_other_workers=False)
+
+
+def _holders(client, X):
+    """Return the worker holding each chunk of the persisted ``X`` (None each
+    without a client)."""
+    if client is None:
+        return [None] * len(X.chunks[0])
+    from distributed import wait
+
+    wait(X)
+    who_has = client.who_has(X)
+    return [sorted(who_has[key[0]])[0] for key in X.__dask_keys__()]
 
 
 def _local_epoch(
@@ -233,24 +253,26 @@ class DaskRows(ChunkedRows):
         # each epoch visits each chunk's rows in a random order, in place.
         keep = _room_for_copy(client, X)
         self.shuffled_copy = self.shuffles and keep
+        # The set-up's passes over the chunks run where they are, as training
+        # does: left to the scheduler, a worker that was idle first could
+        # fetch another's chunk (one chunk in eight of the cluster test's X).
+        source = [None] * len(X.chunks[0])
+        if self.shuffled_copy and client is not None:
+            X = client.persist(X)  # the test below and training read it
+            source = _holders(client, X)
         if self.shuffled_copy and len(X.chunks[0]) > 1:
-            if client is not None:
-                X = client.persist(X)  # the test below and training read it
-            if not self._exchangeable(X, Y):
+            if not self._exchangeable(X, Y, source):
                 X, Y, positive = self._mix(X, Y, positive, rng)
+                source = [None] * len(X.chunks[0])
         if self.shuffled_copy:
-            X, Y, positive = self._shuffle_chunks(X, Y, positive, rng)
+            X, Y, positive = self._shuffle_chunks(X, Y, positive, rng, source)
             if client is None:
                 X = X.persist()
         holders = [None] * len(X.chunks[0])
         self.pinned = client is not None and keep
         if self.pinned:
-            from distributed import wait
-
             X = client.persist(X)
-            wait(X)
-            who_has = client.who_has(X)
-            holders = [sorted(who_has[key[0]])[0] for key in X.__dask_keys__()]
+            holders = _holders(client, X)
         elif client is not None:
             # Not pinned: a round gives each worker's share one chunk, and
             # the scheduler runs each task where its chunk is computed.
@@ -267,7 +289,7 @@ class DaskRows(ChunkedRows):
         ]
         self._set_rounds()
 
-    def _exchangeable(self, X, Y):
+    def _exchangeable(self, X, Y, holders):
         """Whether the chunks look like random samples of the rows.
 
         Rows sorted by class, by target or by time make chunks that differ:
@@ -284,11 +306,11 @@ class DaskRows(ChunkedRows):
         import dask
 
         lengths = np.array(X.chunks[0], dtype=np.float64)
-        moments = X.map_blocks(
-            _chunk_moments, chunks=((1,) * lengths.shape[0], (2 * X.shape[1],)),
-            dtype=np.float64,
-        )  # fmt: skip
-        (moments,) = dask.compute(moments)
+        tasks = []
+        for block, holder in zip(X.to_delayed().ravel(), holders, strict=True):
+            with _pinned(holder):
+                tasks.append(dask.delayed(_chunk_moments, pure=True)(block))
+        moments = np.vstack(dask.compute(*tasks))
         bounds = chunk_bounds(X)
         Y = np.asarray(Y, dtype=np.float64)
         target = np.array(
@@ -312,7 +334,7 @@ class DaskRows(ChunkedRows):
         self.mixed = True
         return (X[order].rechunk({0: X.chunks[0]}), *self._reorder(order, Y, positive))
 
-    def _shuffle_chunks(self, X, Y, positive, rng):
+    def _shuffle_chunks(self, X, Y, positive, rng, holders):
         """Return ``X``, ``Y`` and ``positive`` with each chunk's rows shuffled.
 
         Once for the fit, as ``InMemoryRows`` shuffles its copy: the workers
@@ -321,10 +343,21 @@ class DaskRows(ChunkedRows):
         which reads memory far faster than rows at random (50,000 x 50:
         10 ms a chunk at random, 1.5 ms in blocks).
         """
+        import dask
+        import dask.array as da
+
         lengths = X.chunks[0]
         seeds = rng.randint(2**31, size=len(lengths))
         starts = chunk_bounds(X)[:-1]
-        X = X.map_blocks(_shuffled, seeds, dtype=X.dtype)
+        parts = []
+        blocks = X.to_delayed().ravel()
+        for block, holder, seed, length in zip(
+            blocks, holders, seeds, lengths, strict=True
+        ):
+            with _pinned(holder):
+                task = dask.delayed(_shuffled, pure=True)(block, seed)
+            parts.append(da.from_delayed(task, (length, X.shape[1]), dtype=X.dtype))
+        X = da.concatenate(parts, axis=0)
         order = np.concatenate(
             [
                 start + np.random.RandomState(seed).permutation(length)
@@ -368,12 +401,7 @@ class DaskRows(ChunkedRows):
 
     def _on(self, index):
         """Return a context pinning the tasks on chunk ``index`` to its worker."""
-        if not self.pinned:
-            return contextlib.nullcontext()
-        holder = self.holders[index]
-        import dask
-
-        return dask.annotate(workers=[holder], allow_other_workers=False)
+        return _pinned(self.holders[index] if self.pinned else None)
 
     def _task(self, index, function, *args):
         """Return the delayed ``function(X, Y, weights, *args)`` of chunk ``index``."""
