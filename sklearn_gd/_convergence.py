@@ -210,9 +210,13 @@ class GapEstimate:
         return self.smooth and (self.l2 > 0.0 or (self.squared_error and self.l1 > 0.0))
 
     def _gradient(self, gradient, *, own=False):
-        """Return a float64 copy of ``gradient`` (``own``: the array itself if it
-        is float64) without the intercept's part where that is not trained."""
-        gradient = np.array(gradient, dtype=np.float64, copy=not own)
+        """Return ``gradient`` in float64 without the intercept's part where that
+        is not trained: a copy, or with ``own`` the array itself when it is
+        float64 (the caller gives it up)."""
+        if own:
+            gradient = np.asarray(gradient, dtype=np.float64)
+        else:
+            gradient = np.array(gradient, dtype=np.float64)
         if not self.train_intercept:
             gradient[self.n_coef :] = 0.0
         return gradient

@@ -370,9 +370,13 @@ def test_average_starts_with_the_update_that_sees_its_row():
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("outputs", ["one", "multinomial"])
 @pytest.mark.parametrize("rule", ["sgd", "nesterov", "saga"])
-def test_just_in_time_kernels_equal_the_eager_ones(rule, outputs, batch_size, dtype):
+@pytest.mark.parametrize("intercept", [True, False], ids=["intercept", "none"])
+def test_just_in_time_kernels_equal_the_eager_ones(
+    intercept, rule, outputs, batch_size, dtype
+):
     # sklearn_gd._lazy against the kernel that updates every coefficient at
-    # every batch, over three epochs that share one workspace.
+    # every batch, over three epochs that share one workspace; a fifth of the
+    # rows weigh nothing.
     from sklearn_gd._kernels import _run_epoch_csr_eager
 
     rng = np.random.default_rng(0)
@@ -386,6 +390,7 @@ def test_just_in_time_kernels_equal_the_eager_ones(rule, outputs, batch_size, dt
         Y, loss = rng.normal(size=(n_rows, 1)), LOSSES["squared_error"].code
     Y = Y.astype(dtype)
     weights = rng.uniform(0.5, 1.5, n_rows).astype(dtype)
+    weights[rng.random(n_rows) < 0.2] = 0.0
     n_params = n_features * n_outputs + n_outputs
     saga = rule == "saga"
     momentum = 0.0 if saga else 0.9
@@ -407,8 +412,8 @@ def test_just_in_time_kernels_equal_the_eager_ones(rule, outputs, batch_size, dt
             X.data, X.indices, X.indptr, Y, weights, order, batch_size, rates,
         )  # fmt: skip
         tail = (
-            0, True, loss, outputs == "multinomial", 0.1, solver, momentum, 0.999,
-            0.01, 0.0, np.ones(n_params, dtype=dtype),
+            0, intercept, loss, outputs == "multinomial", 0.1, solver, momentum,
+            0.999, 0.01, 0.0, np.ones(n_params, dtype=dtype),
         )  # fmt: skip
         got = run_epoch_csr(
             *common, lazy, lazy_state, *tail, tables[0], means[0], np.zeros(0),

@@ -385,11 +385,27 @@ def test_a_stream_that_turns_adaptive_grows_its_state():
     model.partial_fit(X[:300], y[:300], classes=[0, 1])
     assert model._solver_state.shape[0] == 1
     model.set_params(solver="adam")
+    updates_before = model.t_
     model.partial_fit(X[300:], y[300:])
     assert model._solver_state.shape[0] == 2
     assert model._solver_state[1].any()  # Adam kept second moments
-    assert np.isfinite(model.coef_).all()
+    # Its bias corrections count from the switch, as for a fresh Adam.
+    assert model._rules.moment_origin == updates_before
+    assert model.loss_curve_[-1] < 0.7
     assert model.score(X, y) > 0.7
+
+
+@pytest.mark.parametrize("stream_solver", ["sgd", "auto"])
+def test_a_stream_after_an_adaptive_fit_keeps_the_state_it_needs(stream_solver):
+    # Adam's fit keeps second moments; a heavy-ball stream after it keeps a
+    # velocity only.
+    X, y = _classification(n=200)
+    model = GDClassifier(solver="adam", max_iter=5, tol=None, random_state=0)
+    model.fit(X, y)
+    model.set_params(solver=stream_solver)
+    model.partial_fit(X, y)
+    assert model._solver_state.shape == (1, X.shape[1] + 1)
+    assert np.isfinite(model.coef_).all()
 
 
 def test_a_pickled_stream_leaves_its_workspace_behind():
