@@ -402,20 +402,34 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         The descent then runs, in effect, on the features ``(X - center) *
         scale`` of unit variance, whatever their units; the optimum is the
         same. ``center`` is the weighted mean of the features with an
-        intercept (empty otherwise, and for sparse data, which centring would
-        make dense): a feature far from zero is then no longer nearly a copy
-        of the intercept's column of ones. ``scale`` is ``1 / sqrt(variance +
-        l2)`` for each feature (the root mean square replaces the variance
-        without centring), 1 for constant ones. A given learning rate keeps the
-        textbook iterates.
+        intercept (empty otherwise): a feature far from zero is then no
+        longer nearly a copy of the intercept's column of ones. Sparse rows
+        are conditioned only for full-batch fits in memory, whose passes
+        centre them through the intercepts (``EpochKernel.loss_gradient``);
+        mini-batch updates touch only the stored entries, and streams go on
+        unconditioned (``_conditioned`` is False for sparse data). ``scale``
+        is ``1 / sqrt(variance + l2)`` for each feature (the root mean square
+        replaces the variance without centring), 1 for constant ones. A given
+        learning rate keeps the textbook iterates.
         """
         n_features = data.X.shape[1]
         ones = np.ones(n_features)
+        # A stream goes on from a conditioned fit only on dense blocks.
         self._conditioned = self.learning_rate == "auto" and not data.sparse
-        if not self._conditioned:
+        # Full-batch passes over sparse rows centre them in effect, through the
+        # intercept (EpochKernel.loss_gradient); per-row updates cannot.
+        sparse_full_batch = (
+            data.sparse and data.full_batch and isinstance(data, InMemoryRows)
+        )
+        if not (
+            self._conditioned or (self.learning_rate == "auto" and sparse_full_batch)
+        ):
             return np.zeros(0), ones
 
         def moments(X, weights):
+            if sp.issparse(X):
+                squares = X.multiply(X)
+                return np.concatenate([X.T @ weights, squares.T @ weights])
             return np.concatenate(weighted_moments(X, weights))
 
         sums = data.reduce(moments, sum) / data.n_rows

@@ -221,7 +221,9 @@ class EpochKernel:
         else a fresh one of ones.
         """
         l2, l1 = self.settings[7:] if penalised else (0.0, 0.0)
-        settings = (*self.settings[:4], SGD, 0.0, 0.0, l2, l1)
+        # The intercepts' gradient is always computed (the adaptive solvers'
+        # rate and the stopping rule decide whether it counts).
+        settings = (True, *self.settings[1:4], SGD, 0.0, 0.0, l2, l1)
         ones = self.precond
         if ones.shape[0] != n_params or not np.all(ones == 1.0):
             ones = np.ones(n_params)
@@ -240,14 +242,38 @@ class EpochKernel:
 
         One batch of plain gradient descent at rate zero: the solver's
         state would move even then, so plain descent runs on a scratch
-        velocity, and ``params`` need no copy.
+        velocity, and float64 ``params`` need no copy. (A step of rate zero
+        leaves them as they are unless their gradient overflows, which
+        float32 ones can: those are evaluated on a copy.)
         """
         n_params = params.shape[0]
+        if params.dtype != np.float64:
+            params = params.copy()
         plain = self._plain(n_params, penalised=True)
-        return plain.run(
-            X, Y, sample_weight, rows, max(rows.shape[0], 1), np.zeros(1), params,
-            plain._scratch_velocity(X, n_params, params.dtype), 0,
-        )[0]  # fmt: skip
+        intercepts = params[n_params - self.n_outputs :].copy()
+        try:
+            self._uncentre(X, params)
+            return plain.run(
+                X, Y, sample_weight, rows, max(rows.shape[0], 1), np.zeros(1),
+                params, plain._scratch_velocity(X, n_params, params.dtype), 0,
+            )[0]  # fmt: skip
+        finally:
+            params[n_params - self.n_outputs :] = intercepts
+
+    def _uncentre(self, X, params):
+        """Fold the centre of sparse rows into the intercepts of ``params``.
+
+        Return the shift ``center @ W`` taken off each intercept (None where
+        nothing is centred). The CSR kernels see X itself: with the intercept
+        ``b - center @ w`` they predict what ``(x - center) @ w + b`` does.
+        """
+        if not (sp.issparse(X) and self.center.shape[0]):
+            return None
+        n_coef = params.shape[0] - self.n_outputs
+        coef = params[:n_coef].astype(np.float64).reshape(-1, self.n_outputs)
+        shift = self.center.astype(np.float64) @ coef
+        params[n_coef:] -= shift.astype(params.dtype)
+        return shift
 
     def loss_gradient(self, X, Y, sample_weight, order, params):
         """Return the weighted loss sum and loss-gradient sum of the rows in ``order``.
@@ -264,12 +290,19 @@ class EpochKernel:
         if n_rows == 0:
             return 0.0, np.zeros(n_params)
         probe = params.astype(np.float64)
+        shift = self._uncentre(X, probe)
         plain = self._plain(n_params, penalised=False)
         mean_loss = plain.run(
             X, Y, sample_weight, order, n_rows, np.ones(1), probe,
             plain._scratch_velocity(X, n_params, np.float64), 0,
         )[0]  # fmt: skip
         probe -= params
+        n_coef = n_params - self.n_outputs
+        if shift is not None:
+            # The step moved the shifted intercepts; the rows' sums over
+            # x - center are those over x less center times the intercepts'.
+            probe[n_coef:] += shift
+            probe[:n_coef] -= np.outer(self.center, probe[n_coef:]).ravel()
         probe *= -n_rows
         return float(mean_loss) * n_rows, probe
 

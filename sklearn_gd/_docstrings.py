@@ -41,10 +41,12 @@ learning_rate : 'auto' or float, default='auto'
     Base step size, multiplied by the schedule. 'auto' derives a safe step
     from the data (the smoothness of the objective seen by one batch; for
     the adaptive solvers, a first step of the size of the coefficients'
-    scale) and stores it in ``learning_rate_``. On dense data 'auto' also
-    centres the features and scales each one's step by its variance, which
-    leaves the optimum unchanged but lets features in different units
-    converge together. A float keeps the textbook update, unscaled.
+    scale) and stores it in ``learning_rate_``. On dense data, and on
+    sparse data trained full batch, 'auto' also centres the features and
+    scales each one's step by its variance, which leaves the optimum
+    unchanged but lets features in different units converge together
+    (sparse rows stay sparse: the centre enters through the intercept). A
+    float keeps the textbook update, unscaled.
     Details: :ref:`user guide <learning_rate>`.
 
 batch_size : int, 'full' or 'auto', default='auto'

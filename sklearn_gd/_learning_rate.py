@@ -78,8 +78,8 @@ class _Transformed:
         self.X = X
         self.center = center
         self.scale = scale
-        # Sparse data is neither centred nor scaled: its products then cost
-        # the stored entries only, not three passes over 2^20 coefficients.
+        # Unconditioned data (sparse mini-batches and streams): its products
+        # then cost the stored entries only, not passes over 2^20 coefficients.
         self.plain = not np.any(center) and np.all(scale == 1.0)
 
     def matvec(self, vector):

@@ -129,7 +129,7 @@ class StreamTraining:
         learning_rates = self._learning_rates(self.n_iter_, data.n_batches)
         started = time.perf_counter()
         if sp.issparse(X):
-            kernel.workspace = stream.workspace
+            kernel.workspace = getattr(stream, "workspace", None)
         try:
             objective, n_updates, finite = data.epoch(
                 kernel, learning_rates, params, state,
@@ -248,11 +248,12 @@ class StreamTraining:
         self._solver_state = init_solver_state(params.shape[0], dtype, solver)
         if (
             fitted_state is not None
-            and self._step_solver in ADAPTIVE_FACTOR
+            and self._solver_state.shape[0] > 1
             and fitted_state.shape[0] > 1
         ):
-            # No velocity of the fit's steps, but its second moments: a fresh
-            # adaptive solver would take steps of the full rate at its optimum.
+            # No velocity of the fit's steps, but its second moments (when
+            # both the fit and the stream keep them): a fresh adaptive solver
+            # would take steps of the full rate at its optimum.
             self._solver_state[1] = fitted_state[1]
         self._rules = EpochRules(self.tol, self.n_iter_no_change)
         self._schedule = resolve_schedule(self._stream_schedule())
@@ -302,8 +303,8 @@ class StreamTraining:
         coef_metric = metric[:n_coef].reshape(-1, n_outputs)
         n_rows = rows.shape[0]
         # Squared norms of the rows' gradients, and of their mean, in the metric.
-        squares = np.asarray(X.multiply(X) if sp.issparse(X) else X**2)
-        norms = squares @ coef_metric * slopes**2
+        squares = X.multiply(X) if sp.issparse(X) else X**2
+        norms = np.asarray(squares @ coef_metric) * slopes**2
         norms = norms.sum(axis=1) + (slopes**2 * metric[n_coef:]).sum(axis=1)
         mean_coef = np.asarray(X.T @ slopes) / n_rows
         mean_intercept = slopes.mean(axis=0)
