@@ -270,7 +270,8 @@ class EpochKernel:
         if not (sp.issparse(X) and self.center.shape[0]):
             return None
         n_coef = params.shape[0] - self.n_outputs
-        coef = params[:n_coef].astype(np.float64).reshape(-1, self.n_outputs)
+        coef = params[:n_coef].astype(np.float64, copy=False)
+        coef = coef.reshape(-1, self.n_outputs)
         shift = self.center.astype(np.float64) @ coef
         params[n_coef:] -= shift.astype(params.dtype)
         return shift
