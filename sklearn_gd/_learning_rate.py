@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from ._kernels import csr_squared_row_norms, largest_row_norm
+from ._kernels import _all_ones, csr_squared_row_norms, largest_row_norm
 
 ADAPTIVE_FACTOR = {"adagrad": 1.0, "rmsprop": 0.03, "adam": 0.03}
 # Full batch returns to its best point and halves the rate after a rise (see
@@ -80,7 +80,7 @@ class _Transformed:
         self.scale = scale
         # Unconditioned data (sparse mini-batches and streams): its products
         # then cost the stored entries only, not passes over 2^20 coefficients.
-        self.plain = not np.any(center) and np.all(scale == 1.0)
+        self.plain = not np.any(center) and _all_ones(scale)
 
     def matvec(self, vector):
         if self.plain:
@@ -249,7 +249,8 @@ def smoothness_constants(
         centre = center if np.any(center) else np.zeros(0)
         return largest_row_norm(X, weights, centre, scale**2, float(fit_intercept))
 
-    l2_scaled = l2 * float(np.max(scale**2, initial=1.0))
+    # max(1, max(scale^2)) without a temporary of the columns' size (scale > 0).
+    l2_scaled = l2 * max(1.0, float(np.max(scale, initial=0.0))) ** 2
     if l_max is None:
         l_max = curvature * data.reduce(largest_row, max) + l2_scaled
     if not spectrum:
