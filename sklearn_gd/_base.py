@@ -42,7 +42,7 @@ from ._data import (
     map_rows,
     validate_dask_input,
 )
-from ._kernels import weighted_moments
+from ._kernels import _all_ones, weighted_moments
 from ._learning_rate import auto_learning_rate
 from ._losses import LOSSES, MULTINOMIAL_CURVATURE
 from ._penalties import penalty_strengths
@@ -647,7 +647,7 @@ class BaseGD(StreamTraining, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         # by scale**2 in the original coefficients; the adaptive solvers'
         # normalised steps only take the scale itself.
         power = 2 if self._step_solver in ("sgd", "nesterov") else 1
-        if np.any(self._feature_scale != 1.0):
+        if not _all_ones(self._feature_scale):
             precond[:n_coef] = np.repeat(self._feature_scale**power, n_outputs)
         loss_code, epsilon = LOSSES[self.loss].code, self.epsilon
         # SAGA's steps are plain: its memory, not momentum, removes the noise.

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, _check_y, validate_data
 
 from ._kernels import (
+    _all_ones,
     _fold_into_average,
     block_order,
     largest_magnitude,
@@ -225,7 +226,7 @@ class EpochKernel:
         # rate and the stopping rule decide whether it counts).
         settings = (True, *self.settings[1:4], SGD, 0.0, 0.0, l2, l1)
         ones = self.precond
-        if ones.shape[0] != n_params or not np.all(ones == 1.0):
+        if ones.shape[0] != n_params or not _all_ones(ones):
             ones = np.ones(n_params)
         return EpochKernel(settings, self.center, ones, self.n_outputs)
 
